@@ -1,0 +1,1 @@
+"""Invoices, billing runs and payments (see the Bill and Cash issues)."""

@@ -1,0 +1,1 @@
+"""Views of the billing app (see STYLE.md: HTML/htmx function views)."""

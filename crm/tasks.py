@@ -1,0 +1,1 @@
+"""Tasks of the crm app (see STYLE.md: thin Celery tasks that call services)."""

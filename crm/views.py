@@ -1,0 +1,1 @@
+"""Views of the crm app (see STYLE.md: HTML/htmx function views)."""

@@ -1,0 +1,1 @@
+"""Selectors of the ledger app (see STYLE.md: reusable reads, scoped to the caller)."""

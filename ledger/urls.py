@@ -1,0 +1,4 @@
+"""URLs of the ledger app's pages."""
+
+app_name = "ledger"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Views of the projects app (see STYLE.md: HTML/htmx function views)."""

@@ -1,0 +1,63 @@
+"""REST framework glue shared by every app's API: the one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from psa import errors
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = "non_field_errors" if key == "non_field_errors" else str(key)
+            if isinstance(value, dict):
+                for sub, msgs in _fields(value).items():
+                    out[f"{name}.{sub}"] = msgs
+            elif isinstance(value, list):
+                flat: list[str] = []
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        for sub, msgs in _fields(item).items():
+                            out[f"{name}[{i}].{sub}"] = msgs
+                    else:
+                        flat.append(str(item))
+                if flat:
+                    out[name] = flat
+            else:
+                out[name] = [str(value)]
+        return out
+    return {}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error as ``{"error": {"code", "message", "fields"}}``."""
+    if isinstance(exc, errors.DomainError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let it be a 500 and reach the logs
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(exc.detail) if isinstance(exc.detail, dict) else {}
+        first = next(iter(fields.items()), None)
+        message = f"{first[0]}: {first[1][0]}" if first else "; ".join(map(str, exc.detail))
+        body = {"code": "validation_failed", "message": message, "fields": fields}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    else:
+        detail = exc.detail
+        code = getattr(detail, "code", None) or exc.default_code
+        body = {"code": str(code), "message": str(detail), "fields": {}}
+    response.data = {"error": body}
+    return response

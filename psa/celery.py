@@ -1,0 +1,70 @@
+"""The Celery app and the one beat schedule for the whole product.
+
+Tasks are thin: they take primary keys, call a service, and own their retries. They are sent
+only after the surrounding transaction commits (``enqueue_on_commit``), so a worker never sees
+a row that was rolled back or not yet visible.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from psa import correlation
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings.dev")
+
+# DjangoTask adds delay_on_commit()/apply_async_on_commit() to every task.
+app = Celery("psa", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The one schedule. Every scheduled job must be safe to run twice, or twice at once: beat
+# may fire twice (two beat processes, a restart) and acks_late re-delivers after a crash.
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "psa.tasks.heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "clear-expired-sessions": {
+        "task": "psa.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
+
+def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs: Any) -> None:
+    """Send ``task`` with these arguments once the current transaction commits.
+
+    Outside a transaction it is sent at once; if the transaction rolls back, never.
+    """
+    from django.db import transaction
+
+    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs), using=using)
+
+
+CORRELATION_HEADER = "correlation_id"
+
+
+@before_task_publish.connect
+def _add_correlation_header(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    if headers is not None and not headers.get(CORRELATION_HEADER):
+        headers[CORRELATION_HEADER] = correlation.get() or correlation.new_id()
+
+
+@task_prerun.connect
+def _adopt_correlation_id(task: Task | None = None, **_: Any) -> None:
+    value = getattr(task.request, CORRELATION_HEADER, None) if task else None
+    task.request._psa_correlation_token = correlation.set_id(value)  # type: ignore[union-attr]
+
+
+@task_postrun.connect
+def _drop_correlation_id(task: Task | None = None, **_: Any) -> None:
+    token = getattr(task.request, "_psa_correlation_token", None) if task else None
+    if token is not None:
+        correlation.reset(token)

@@ -1,0 +1,297 @@
+"""The demo firm loaded by ``manage.py seed_demo`` (and by the run command).
+
+Idempotent: every object is looked up by a natural key first, so a second run creates no
+duplicates. Random choices come from a fixed seed, so every machine gets the same firm. Each
+later area extends ``seed`` as its models land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+DEMO_PASSWORD = "demo"  # noqa: S105 - the demo firm's published password
+DEMO_DOMAIN = "demo.psa.test"
+
+# One login per role, printed by the run command.
+DEMO_LOGINS: list[tuple[str, str]] = [
+    ("consultant", f"alice@{DEMO_DOMAIN}"),
+    ("project manager", f"maria@{DEMO_DOMAIN}"),
+    ("finance", f"fiona@{DEMO_DOMAIN}"),
+    ("admin", f"admin@{DEMO_DOMAIN}"),
+]
+
+CONSULTANTS = [
+    ("alice", "Alice", "Martin", "Senior consultant"),
+    ("ben", "Ben", "Okafor", "Consultant"),
+    ("chloe", "Chloé", "Dubois", "Consultant"),
+    ("dev", "Dev", "Patel", "Senior consultant"),
+    ("emma", "Emma", "Schmidt", "Analyst"),
+    ("felix", "Felix", "Wagner", "Consultant"),
+    ("grace", "Grace", "Kim", "Architect"),
+    ("hugo", "Hugo", "Rossi", "Analyst"),
+    ("ines", "Inès", "Moreau", "Consultant"),
+    ("jack", "Jack", "Murphy", "Senior consultant"),
+]
+MANAGERS = [
+    ("maria", "Maria", "Garcia"),
+    ("noah", "Noah", "Fischer"),
+    ("olivia", "Olivia", "Brown"),
+]
+
+ENTITIES = [
+    {
+        "code": "acme-uk",
+        "name": "Acme Consulting UK",
+        "legal_name": "Acme Consulting Ltd",
+        "address": "12 Charlotte Street\nLondon W1T 2LS\nUnited Kingdom",
+        "country": "GB",
+        "tax_id": "GB123456789",
+        "functional_currency": "GBP",
+        "bank_details": "Barclays · Sort code 20-00-00 · Account 12345678",
+    },
+    {
+        "code": "acme-de",
+        "name": "Acme Consulting DE",
+        "legal_name": "Acme Consulting GmbH",
+        "address": "Torstraße 49\n10119 Berlin\nGermany",
+        "country": "DE",
+        "tax_id": "DE123456789",
+        "functional_currency": "EUR",
+        "bank_details": "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX",
+    },
+]
+
+# name, entity, country, currency, terms, tax treatment, tax id
+CUSTOMERS = [
+    ("Northwind Traders", "acme-uk", "GB", "GBP", 30, "domestic", "GB987654321"),
+    ("Brightwater Energy", "acme-uk", "GB", "GBP", 14, "domestic", "GB555666777"),
+    ("Halcyon Health", "acme-uk", "IE", "EUR", 30, "reverse_charge", "IE6388047V"),
+    ("Kestrel Logistics", "acme-uk", "US", "USD", 45, "exempt", ""),
+    ("Müller Maschinenbau", "acme-de", "DE", "EUR", 30, "domestic", "DE811569869"),
+    ("Lumen Retail", "acme-de", "DE", "EUR", 14, "domestic", "DE129273398"),
+    ("Vega Finance", "acme-de", "NL", "EUR", 30, "reverse_charge", "NL859048824B01"),
+    ("Orbit Media", "acme-de", "FR", "EUR", 30, "reverse_charge", "FR40303265045"),
+]
+
+# code, name, customer, billing model, budget hours, budget amount, manager, team (consultants)
+PROJECTS = [
+    ("NW-ERP", "ERP rollout", "Northwind Traders", "time_and_materials", 1200, 150000, "maria",
+     ["alice", "ben", "grace"]),
+    ("NW-SUP", "Support retainer", "Northwind Traders", "retainer", 240, 36000, "maria",
+     ["ben"]),
+    ("BW-GRID", "Grid analytics", "Brightwater Energy", "fixed_price", 600, 72000, "noah",
+     ["dev", "emma"]),
+    ("HH-PORTAL", "Patient portal", "Halcyon Health", "time_and_materials", 900, 108000,
+     "maria", ["alice", "chloe", "hugo"]),
+    ("KL-OPS", "Ops dashboard", "Kestrel Logistics", "subscription", None, None, "olivia",
+     ["jack"]),
+    ("MM-MES", "MES integration", "Müller Maschinenbau", "time_and_materials", 1500, 165000,
+     "noah", ["felix", "ines", "grace"]),
+    ("LR-SHOP", "Webshop relaunch", "Lumen Retail", "prepaid_fund", 400, 44000, "olivia",
+     ["chloe", "ines"]),
+    ("VF-RISK", "Risk engine", "Vega Finance", "fixed_price", 800, 104000, "noah",
+     ["dev", "jack", "felix"]),
+    ("OM-CMS", "CMS migration", "Orbit Media", "time_and_materials", 500, 55000, "olivia",
+     ["hugo", "emma"]),
+]  # fmt: skip
+
+NOTES = [
+    "Workshop with client stakeholders",
+    "Implementation and unit tests",
+    "Data migration scripts",
+    "Code review and refactoring",
+    "Status meeting and planning",
+    "Integration testing",
+    "Documentation",
+    "Bug fixing from UAT",
+]
+
+WEEKS_OF_TIME = 12
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int]
+
+    def bump(self, kind: str, n: int = 1) -> None:
+        if n:
+            self.created[kind] = self.created.get(kind, 0) + n
+
+
+def _user(report: SeedReport, email: str, first: str, last: str, roles: list[str], **extra: Any):
+    from psa.models import User
+    from psa.roles import assign_roles
+
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email=email, password=DEMO_PASSWORD, first_name=first, last_name=last, **extra
+        )
+        assign_roles(user, roles)
+        report.bump("users")
+    return user
+
+
+def seed(*, today: dt.date) -> SeedReport:
+    """Create the demo firm; objects that already exist are left as they are."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        return _seed(today)
+
+
+def _seed(today: dt.date) -> SeedReport:
+    from crm.models import Contact, Customer
+    from ledger.models import LegalEntity
+    from projects.models import Assignment, Project
+    from psa.roles import Role
+
+    report = SeedReport(created={})
+    rng = random.Random(20261123)  # noqa: S311 - demo data, not security
+
+    users = {}
+    for key, first, last, _title in CONSULTANTS:
+        users[key] = _user(report, f"{key}@{DEMO_DOMAIN}", first, last, [Role.CONSULTANT])
+    for key, first, last in MANAGERS:
+        roles = [Role.PROJECT_MANAGER, Role.CONSULTANT]
+        users[key] = _user(report, f"{key}@{DEMO_DOMAIN}", first, last, roles)
+    users["fiona"] = _user(report, f"fiona@{DEMO_DOMAIN}", "Fiona", "Hughes", [Role.FINANCE])
+    users["admin"] = _user(
+        report, f"admin@{DEMO_DOMAIN}", "Ada", "Admin", [Role.ADMIN], is_staff=True,
+        is_superuser=True,
+    )  # fmt: skip
+    titles = {key: title for key, _, _, title in CONSULTANTS}
+
+    entities = {}
+    for spec in ENTITIES:
+        entity, created = LegalEntity.objects.get_or_create(code=spec["code"], defaults=spec)
+        entities[spec["code"]] = entity
+        report.bump("legal entities", int(created))
+
+    customers = {}
+    for i, (name, entity, country, currency, terms, treatment, tax_id) in enumerate(CUSTOMERS):
+        slug = name.split()[0].lower().replace("ü", "ue")
+        customer, created = Customer.objects.get_or_create(
+            legal_entity=entities[entity],
+            name=name,
+            defaults={
+                "legal_name": f"{name} {'GmbH' if country == 'DE' else 'Ltd'}",
+                "billing_address": f"{10 + i} Market Street\n{country}",
+                "country": country,
+                "currency": currency,
+                "payment_terms_days": terms,
+                "tax_treatment": treatment,
+                "tax_id": tax_id,
+                "billing_email": f"accounts@{slug}.example",
+                "account_manager": users[MANAGERS[i % len(MANAGERS)][0]],
+            },
+        )
+        customers[name] = customer
+        if created:
+            report.bump("customers")
+            Contact.objects.create(
+                customer=customer,
+                name=f"{rng.choice(['Sam', 'Alex', 'Robin', 'Kim'])} {name.split()[0]}",
+                email=f"accounts@{slug}.example",
+                title="Accounts payable",
+                is_billing_contact=True,
+            )
+
+    start = today - dt.timedelta(weeks=WEEKS_OF_TIME + 4)
+    projects = []
+    for code, name, customer_name, model, hours, amount, manager, team in PROJECTS:
+        customer = customers[customer_name]
+        project, created = Project.objects.get_or_create(
+            code=code.lower(),
+            defaults={
+                "name": name,
+                "customer": customer,
+                "legal_entity": customer.legal_entity,
+                "billing_model": model,
+                "currency": customer.currency,
+                "budget_hours": Decimal(hours) if hours else None,
+                "budget_amount": Decimal(amount) if amount else None,
+                "start_date": start,
+                "manager": users[manager],
+                "status": "active",
+            },
+        )
+        report.bump("projects", int(created))
+        for person in [manager, *team]:
+            _, made = Assignment.objects.get_or_create(
+                project=project,
+                person=users[person],
+                defaults={
+                    "role": "Project manager" if person == manager else titles[person],
+                    "planned_hours": Decimal(hours // (len(team) + 1)) if hours else None,
+                },
+            )
+            report.bump("assignments", int(made))
+        projects.append(project)
+
+    _seed_time(report, rng, today, users, projects)
+    return report
+
+
+def _seed_time(report: SeedReport, rng: random.Random, today: dt.date, users, projects) -> None:
+    """Twelve weeks of believable time for each consultant and manager who has none yet.
+
+    Weeks before last week are approved; last week is submitted; this week is a draft up to
+    yesterday. Days hold 7-8.5 hours split over the person's projects.
+    """
+    from projects.models import Assignment
+    from timesheets.models import EntryStatus, TimeEntry
+    from timesheets.selectors import week_start
+
+    this_monday = week_start(today)
+    first_monday = this_monday - dt.timedelta(weeks=WEEKS_OF_TIME - 1)
+    people_with_time = set(
+        TimeEntry.objects.filter(date__gte=first_monday).values_list("person_id", flat=True)
+    )
+    project_ids = [p.id for p in projects]
+    by_person: dict[int, list[int]] = {}
+    for person_id, project_id in Assignment.objects.filter(project_id__in=project_ids).values_list(
+        "person_id", "project_id"
+    ):
+        by_person.setdefault(person_id, []).append(project_id)
+
+    entries = []
+    for user in sorted(users.values(), key=lambda u: u.email):
+        if user.id in people_with_time or user.id not in by_person:
+            continue
+        mine = sorted(by_person[user.id])
+        day = first_monday
+        while day < today:
+            if day.weekday() < 5 and rng.random() > 0.04:  # weekdays, the odd day off
+                status = (
+                    EntryStatus.APPROVED
+                    if day < this_monday - dt.timedelta(weeks=1)
+                    else EntryStatus.SUBMITTED
+                    if day < this_monday
+                    else EntryStatus.DRAFT
+                )
+                remaining = Decimal(rng.choice(["7", "7.5", "8", "8", "8.5"]))
+                picks = rng.sample(mine, k=min(len(mine), rng.choice([1, 1, 2])))
+                for n, project_id in enumerate(picks):
+                    hours = (
+                        remaining if n == len(picks) - 1 else Decimal(rng.choice(["2", "3", "4"]))
+                    )
+                    remaining -= hours
+                    entries.append(
+                        TimeEntry(
+                            person=user,
+                            project_id=project_id,
+                            date=day,
+                            hours=hours,
+                            note=rng.choice(NOTES),
+                            billable=rng.random() > 0.1,
+                            status=status,
+                        )
+                    )
+            day += dt.timedelta(days=1)
+    TimeEntry.objects.bulk_create(entries, batch_size=1000)
+    report.bump("time entries", len(entries))

@@ -1,0 +1,34 @@
+"""The main navigation: each item names the roles that see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+
+from psa.roles import Role, has_role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: tuple[str, ...]  # empty: every signed-in user
+
+
+ITEMS: tuple[NavItem, ...] = (
+    NavItem("Home", "home", ()),
+    NavItem("Admin", "admin:index", (Role.ADMIN,)),
+)
+
+
+def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    out = []
+    for item in ITEMS:
+        if item.roles and not has_role(user, *item.roles):
+            continue
+        url = reverse(item.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        out.append({"label": item.label, "url": url, "active": active})
+    return out

@@ -1,0 +1,28 @@
+"""The test suite: real PostgreSQL and Redis, fast hashing, e-mail kept in memory."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = env.path("TEST_MEDIA_ROOT", default="/tmp/psa-test-media")  # noqa: S108
+
+
+def _redis_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database, so tests never touch dev data."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+TEST_REDIS_URL = _redis_db(REDIS_URL, env.int("TEST_REDIS_DB", default=15))
+CACHES["default"]["LOCATION"] = TEST_REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "psa-test"
+CELERY_BROKER_URL = TEST_REDIS_URL
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,23 @@
+"""Housekeeping tasks on the beat schedule."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+
+from psa.selectors import HEARTBEAT_KEY
+
+
+@shared_task(name="psa.tasks.heartbeat", ignore_result=True)
+def heartbeat() -> str:
+    """Records that a worker consumed the beat's message: admins see it on the home page."""
+    now = timezone.now()
+    cache.set(HEARTBEAT_KEY, now, timeout=None)
+    return now.isoformat()
+
+
+@shared_task(name="psa.tasks.clear_expired_sessions", ignore_result=True)
+def clear_expired_sessions() -> None:
+    call_command("clearsessions")

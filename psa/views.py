@@ -1,0 +1,100 @@
+"""Project-wide pages: home dashboard, sign-in, health checks, error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from psa import health, ratelimit
+from psa.selectors import dashboard_for
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips);
+    # X-Forwarded-For is never trusted here because any client can forge it.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, slowed down after repeated failures (psa.ratelimit)."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        wait = ratelimit.wait_seconds(username, client_ip(request))
+        if wait:
+            form = self.get_form()
+            form.errors.clear()
+            return self.render_to_response(
+                self.get_context_data(form=form, throttled_for=wait), status=429
+            )
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        ratelimit.record_failure(self.request.POST.get("username", ""), client_ip(self.request))
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        ratelimit.record_success(form.get_user().get_username(), client_ip(self.request))
+        return super().form_valid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    """Reset links point at PUBLIC_BASE_URL, not at whatever Host header the request had."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = {"public_base_url": settings.PUBLIC_BASE_URL}
+        return super().form_valid(form)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    return render(request, "home.html", {"today": today, **dashboard_for(request.user, today)})
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process serves requests. Touches no backing service."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 only when PostgreSQL and Redis both answer; 503 names the one that fails."""
+    checks = {"postgres": health.check_postgres(), "redis": health.check_redis()}
+    failed = {name: reason for name, reason in checks.items() if reason}
+    body = {
+        "status": "unavailable" if failed else "ok",
+        "checks": {name: (reason or "ok") for name, reason in checks.items()},
+    }
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", {"message": str(exception or "")}, status=403)
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    # No context processors: the database may be what failed.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

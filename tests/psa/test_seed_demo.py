@@ -1,0 +1,70 @@
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+
+from crm.models import Customer
+from ledger.models import LegalEntity
+from projects.models import Project
+from psa.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
+from psa.models import User
+from psa.roles import Role, has_role
+from timesheets.models import TimeEntry
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 25)  # a Wednesday
+
+
+def _counts():
+    return [m.objects.count() for m in (User, LegalEntity, Customer, Project, TimeEntry)]
+
+
+def test_the_demo_firm_is_believable():
+    seed(today=TODAY)
+    assert LegalEntity.objects.count() == 2
+    assert Customer.objects.count() == 8
+    consultants = User.objects.filter(groups__name=Role.CONSULTANT)
+    managers = User.objects.filter(groups__name=Role.PROJECT_MANAGER)
+    assert consultants.exclude(groups__name=Role.PROJECT_MANAGER).count() == 10
+    assert managers.count() == 3
+    assert User.objects.filter(groups__name=Role.FINANCE).count() == 1
+    entries = TimeEntry.objects.all()
+    first, last = min(e.date for e in entries), max(e.date for e in entries)
+    assert (last - first).days >= 7 * 11
+    assert last < TODAY
+    statuses = set(entries.values_list("status", flat=True))
+    assert statuses == {"approved", "submitted", "draft"}
+    # Nobody logs more than a day's work on one day.
+    from django.db.models import Sum
+
+    per_day = TimeEntry.objects.values("person", "date").annotate(h=Sum("hours"))
+    assert max(row["h"] for row in per_day) <= 24
+
+
+def test_seeding_twice_creates_no_duplicates():
+    seed(today=TODAY)
+    before = _counts()
+    report = seed(today=TODAY)
+    assert report.created == {}
+    assert _counts() == before
+
+
+def test_every_demo_login_works_and_holds_its_role(client):
+    call_command("seed_demo")
+    for role, email in DEMO_LOGINS:
+        user = User.objects.get(email=email)
+        assert user.check_password(DEMO_PASSWORD)
+        expected = {
+            "consultant": Role.CONSULTANT,
+            "project manager": Role.PROJECT_MANAGER,
+            "finance": Role.FINANCE,
+            "admin": Role.ADMIN,
+        }[role]
+        assert has_role(user, expected)
+    assert (
+        client.post(
+            "/accounts/login/", {"username": DEMO_LOGINS[0][1], "password": DEMO_PASSWORD}
+        ).status_code
+        == 302
+    )

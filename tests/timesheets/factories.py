@@ -1,0 +1,19 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+
+from tests.projects.factories import ProjectFactory
+from tests.psa.factories import UserFactory
+from timesheets.models import TimeEntry
+
+
+class TimeEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeEntry
+
+    person = factory.SubFactory(UserFactory, roles=["consultant"])
+    project = factory.SubFactory(ProjectFactory)
+    date = dt.date(2026, 11, 16)
+    hours = Decimal("8.00")
+    note = "Work"

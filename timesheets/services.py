@@ -1,0 +1,1 @@
+"""Services of the timesheets app (see STYLE.md: writes, named <entity>_<action>)."""

@@ -1,0 +1,1 @@
+"""Views of the timesheets app (see STYLE.md: HTML/htmx function views)."""
