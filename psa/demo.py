@@ -81,9 +81,9 @@ CUSTOMERS = [
 PROJECTS = [
     ("NW-ERP", "ERP rollout", "Northwind Traders", "time_and_materials", 1200, 150000, "maria",
      ["alice", "ben", "grace"]),
-    ("NW-SUP", "Support retainer", "Northwind Traders", "retainer", 240, 36000, "maria",
+    ("NW-SUP", "Support retainer", "Northwind Traders", "retainer", 600, 72000, "maria",
      ["ben"]),
-    ("BW-GRID", "Grid analytics", "Brightwater Energy", "fixed_price", 600, 72000, "noah",
+    ("BW-GRID", "Grid analytics", "Brightwater Energy", "fixed_price", 900, 108000, "noah",
      ["dev", "emma"]),
     ("HH-PORTAL", "Patient portal", "Halcyon Health", "time_and_materials", 900, 108000,
      "maria", ["alice", "chloe", "hugo"]),
@@ -91,11 +91,11 @@ PROJECTS = [
      ["jack"]),
     ("MM-MES", "MES integration", "Müller Maschinenbau", "time_and_materials", 1500, 165000,
      "noah", ["felix", "ines", "grace"]),
-    ("LR-SHOP", "Webshop relaunch", "Lumen Retail", "prepaid_fund", 400, 44000, "olivia",
+    ("LR-SHOP", "Webshop relaunch", "Lumen Retail", "prepaid_fund", 1000, 110000, "olivia",
      ["chloe", "ines"]),
-    ("VF-RISK", "Risk engine", "Vega Finance", "fixed_price", 800, 104000, "noah",
+    ("VF-RISK", "Risk engine", "Vega Finance", "fixed_price", 1100, 143000, "noah",
      ["dev", "jack", "felix"]),
-    ("OM-CMS", "CMS migration", "Orbit Media", "time_and_materials", 500, 55000, "olivia",
+    ("OM-CMS", "CMS migration", "Orbit Media", "time_and_materials", 900, 99000, "olivia",
      ["hugo", "emma"]),
 ]  # fmt: skip
 

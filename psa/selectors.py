@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import ProjectStatus
-from projects.selectors import project_list_visible_to, with_hours
-from psa.roles import Role, has_role, roles_of
+from projects.selectors import assigned_to, project_list_visible_to, with_hours
+from psa.roles import Role, roles_of
 from timesheets import selectors as time_selectors
 
 HEARTBEAT_KEY = "worker-heartbeat"
@@ -21,20 +21,21 @@ HEARTBEAT_KEY = "worker-heartbeat"
 
 def dashboard_for(user: Any, today: dt.date) -> dict[str, Any]:
     monday = time_selectors.week_start(today)
-    context: dict[str, Any] = {"roles": roles_of(user), "week_start": monday}
-    if has_role(user, Role.CONSULTANT, Role.PROJECT_MANAGER):
+    # Sections follow the roles a person actually holds (not has_role(), for which an admin
+    # holds every role): an admin who logs no time does not need an empty week.
+    held = roles_of(user)
+    context: dict[str, Any] = {"roles": held, "week_start": monday}
+    if held & {Role.CONSULTANT, Role.PROJECT_MANAGER}:
         days = time_selectors.person_day_totals(person=user, start=monday)
         context["my_week"] = days
         context["my_week_total"] = sum(d["hours"] for d in days)
         context["my_weeks"] = time_selectors.person_weekly_hours(person=user, weeks=12, until=today)
-        context["my_projects"] = list(
-            project_list_visible_to(user).filter(assignments__person=user).open()[:20]
-        )
-    if has_role(user, Role.PROJECT_MANAGER):
+        context["my_projects"] = list(assigned_to(user).open()[:20])
+    if Role.PROJECT_MANAGER in held:
         managed = project_list_visible_to(user).filter(manager=user)
         context["managed_projects"] = list(with_hours(managed.open()).order_by("code"))
         context["awaiting_approval"] = time_selectors.submitted_hours_on_projects(projects=managed)
-    if has_role(user, Role.FINANCE):
+    if held & {Role.FINANCE, Role.ADMIN}:
         context["entities"] = list(
             LegalEntity.objects.annotate(
                 customer_count=Count(
@@ -48,7 +49,7 @@ def dashboard_for(user: Any, today: dt.date) -> dict[str, Any]:
             ).order_by("name")
         )
         context["customer_total"] = Customer.objects.filter(is_active=True).count()
-    if has_role(user, Role.ADMIN):
+    if Role.ADMIN in held:
         counts = dict(
             Group.objects.filter(name__in=Role.values)
             .annotate(members=Count("user", filter=Q(user__is_active=True)))

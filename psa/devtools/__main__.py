@@ -25,6 +25,8 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the server will: a port in TIME_WAIT after the last run is free to reuse.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

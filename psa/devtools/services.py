@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import psutil
 
@@ -189,7 +189,7 @@ def services(log=print) -> Iterator[dict[str, str]]:
     try:
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-            log("PostgreSQL: using DATABASE_URL")
+            log(f"PostgreSQL: using DATABASE_URL ({ensure_database(env['DATABASE_URL'])})")
         else:
             pg = EmbeddedPostgres()
             started.append(pg)
@@ -212,6 +212,33 @@ def services(log=print) -> Iterator[dict[str, str]]:
             service.stop()
         if started and not EmbeddedPostgres().handles.live() and not EmbeddedRedis().handles.live():
             SERVICES_ENV.unlink(missing_ok=True)
+
+
+def ensure_database(url: str) -> str:
+    """Create the database DATABASE_URL names if the server lacks it (a fresh machine)."""
+    import environ
+    import psycopg
+    from psycopg import sql
+
+    config = environ.Env.db_url_config(url)
+    params = {
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": unquote(config.get("HOST") or "") or None,
+        "port": config.get("PORT") or None,
+        "connect_timeout": 5,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    name = config["NAME"]
+    try:
+        psycopg.connect(dbname=name, **params).close()
+        return f"database {name!r} exists"
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise SystemExit(f"dev: cannot reach PostgreSQL at DATABASE_URL: {exc}") from exc
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"created database {name!r}"
 
 
 def chromium_path() -> str | None:

@@ -1,0 +1,37 @@
+"""Template filters for numbers people read: hours and money."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from psa.money import MoneyError, round_money
+
+register = template.Library()
+
+
+@register.filter
+def hours(value: object) -> str:
+    """7.50 -> "7.5", 8.00 -> "8", 0 -> "0", None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    text = f"{number:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@register.filter
+def money(value: object, currency: str) -> str:
+    """1234.5, "EUR" -> "1,234.50 EUR", rounded as the books round."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{round_money(str(value), currency):,} {currency}"
+    except MoneyError:
+        return str(value)
