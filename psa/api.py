@@ -6,11 +6,29 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa import errors
+from psa.roles import Role, has_role
+
+
+def role_permission(*roles: str) -> type[permissions.BasePermission]:
+    """A DRF permission class granting access to holders of any of ``roles``.
+
+    The API's twin of ``psa.roles.role_required``: pages and API share ``has_role``.
+    """
+    names = ", ".join(Role(r).label for r in roles)
+
+    class HasRole(permissions.BasePermission):
+        message = f"This needs one of these roles: {names}."
+
+        def has_permission(self, request: Any, view: Any) -> bool:
+            return has_role(request.user, *roles)
+
+    HasRole.__name__ = f"HasRole_{'_'.join(roles)}"
+    return HasRole
 
 
 def _fields(detail: Any) -> dict[str, list[str]]:

@@ -26,3 +26,7 @@ CACHES["default"]["LOCATION"] = TEST_REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "psa-test"
 CELERY_BROKER_URL = TEST_REDIS_URL
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Static files come straight from the finders; the suite never runs collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
