@@ -1,1 +1,114 @@
 """Services of the projects app (see STYLE.md: writes, named <entity>_<action>)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from projects.models import (
+    Assignment,
+    Milestone,
+    MilestoneStatus,
+    Project,
+    ProjectStatus,
+    ProjectTemplate,
+    RateCard,
+    RateLevel,
+    Task,
+)
+from psa import errors
+from psa.audit import audit_record
+
+
+def project_create_from_template(
+    *,
+    template: ProjectTemplate,
+    customer: Any,
+    code: str,
+    name: str,
+    start_date: dt.date,
+    manager: Any,
+    actor: Any = None,
+    actor_label: str = "",
+    budget_hours: Decimal | None = None,
+    budget_amount: Decimal | None = None,
+    status: str = ProjectStatus.ACTIVE,
+) -> Project:
+    """A project for ``customer`` with the template's tasks, milestones (planned dates offset
+    from ``start_date``), rates (effective from ``start_date``) and budget — all or nothing.
+
+    The project bills from the customer's legal entity in the customer's currency. The
+    manager is assigned to it. Budgets given here override the template's.
+    """
+    code = (code or "").strip().lower()
+    if not code:
+        raise errors.ValidationFailed("A project code is required.", fields={"code": "Required."})
+    if not (name or "").strip():
+        raise errors.ValidationFailed("A project name is required.", fields={"name": "Required."})
+    if Project.objects.filter(code=code).exists():
+        raise errors.ValidationFailed(
+            f"A project with code {code} exists already.", fields={"code": "Already in use."}
+        )
+    end_date = (
+        start_date + dt.timedelta(days=template.duration_days) if template.duration_days else None
+    )
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(
+                code=code,
+                name=name.strip(),
+                customer=customer,
+                legal_entity_id=customer.legal_entity_id,
+                billing_model=template.billing_model,
+                currency=customer.currency,
+                budget_hours=budget_hours if budget_hours is not None else template.budget_hours,
+                budget_amount=(
+                    budget_amount if budget_amount is not None else template.budget_amount
+                ),
+                start_date=start_date,
+                end_date=end_date,
+                manager=manager,
+                status=status,
+            )
+            Assignment.objects.create(project=project, person=manager, role="Project manager")
+            Task.objects.bulk_create(
+                Task(project=project, name=t.name, billable=t.billable)
+                for t in template.tasks.all()
+            )
+            Milestone.objects.bulk_create(
+                Milestone(
+                    project=project,
+                    name=m.name,
+                    amount=m.amount,
+                    planned_date=start_date + dt.timedelta(days=m.day_offset),
+                    service_item_id=m.service_item_id,
+                    status=MilestoneStatus.PLANNED,
+                )
+                for m in template.milestones.all()
+            )
+            RateCard.objects.bulk_create(
+                RateCard(
+                    level=RateLevel.ROLE_ON_PROJECT if r.role else RateLevel.PROJECT,
+                    project=project,
+                    role=r.role,
+                    rate=r.rate,
+                    currency=project.currency,
+                    effective_from=start_date,
+                )
+                for r in template.rates.all()
+            )
+            audit_record(
+                action="project.created_from_template",
+                obj=project,
+                actor=actor,
+                actor_label=actor_label,
+                after={"template": template.code, "customer": customer.pk, "code": code},
+            )
+    except IntegrityError as exc:  # a concurrent create took the code between check and insert
+        raise errors.ValidationFailed(
+            f"A project with code {code} exists already.", fields={"code": "Already in use."}
+        ) from exc
+    return project
