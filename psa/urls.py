@@ -42,6 +42,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("crm/", include("crm.urls")),
+    path("leads/", include("crm.public_urls")),
     path("projects/", include("projects.urls")),
     path("time/", include("timesheets.urls")),
     path("billing/", include("billing.urls")),
