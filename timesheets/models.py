@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from psa.validators import currency_check, currency_code
+
 
 class EntryStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -31,11 +33,22 @@ class TimeEntry(models.Model):
     project = models.ForeignKey(
         "projects.Project", on_delete=models.PROTECT, related_name="time_entries"
     )
+    task = models.ForeignKey(
+        "projects.Task",
+        on_delete=models.PROTECT,
+        related_name="time_entries",
+        null=True,
+        blank=True,
+    )
     date = models.DateField()
     hours = models.DecimalField(max_digits=4, decimal_places=2)
     note = models.TextField(blank=True)
     billable = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
+    rejection_reason = models.TextField(blank=True)
+    # Set by billing when the entry goes on an invoice line. From then on the row is frozen:
+    # a trigger (migration 0002) refuses any UPDATE or DELETE, even in raw SQL.
+    billed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -54,7 +67,122 @@ class TimeEntry(models.Model):
                 condition=models.Q(hours__gt=Decimal(0)) & models.Q(hours__lte=Decimal(24)),
                 name="time_entry_hours_range",
             ),
+            # One cell of the week grid is one row: person, project, task (or none), day.
+            models.UniqueConstraint(
+                fields=["person", "project", "task", "date"],
+                name="time_entry_unique_cell",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+                name="time_entry_rejected_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.person} {self.date} {self.hours} h on {self.project.code}"
+
+
+class ExpenseCategory(models.TextChoices):
+    TRAVEL = "travel", "Travel"
+    ACCOMMODATION = "accommodation", "Accommodation"
+    MEALS = "meals", "Meals"
+    SOFTWARE = "software", "Software"
+    OTHER = "other", "Other"
+
+
+class Expense(models.Model):
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="expenses"
+    )
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="expenses"
+    )
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    category = models.CharField(max_length=20, choices=ExpenseCategory.choices)
+    description = models.CharField(max_length=200, blank=True)
+    billable = models.BooleanField(default=True)
+    markup_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
+    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True)
+    status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            currency_check("currency", "expense_currency_iso"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(markup_percent__gte=0) & models.Q(markup_percent__lte=100),
+                name="expense_markup_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount} {self.currency} {self.get_category_display()}"
+
+
+class Holiday(models.Model):
+    """A public holiday of one legal entity: no time on it unless a policy allows it."""
+
+    legal_entity = models.ForeignKey(
+        "ledger.LegalEntity", on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["legal_entity", "date"], name="holiday_unique_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class ApprovalPolicy(models.Model):
+    """Rules under which a submitted week approves itself. A project's policy wins over its
+    customer's; with neither, every week goes to the project manager."""
+
+    project = models.OneToOneField(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        related_name="approval_policy",
+        null=True,
+        blank=True,
+    )
+    customer = models.OneToOneField(
+        "crm.Customer",
+        on_delete=models.CASCADE,
+        related_name="approval_policy",
+        null=True,
+        blank=True,
+    )
+    enabled = models.BooleanField(default=True)
+    max_hours_per_day = models.DecimalField(
+        max_digits=4, decimal_places=2, null=True, blank=True, default=Decimal(10)
+    )
+    max_hours_per_week = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, default=Decimal(45)
+    )
+    note_required = models.BooleanField(default=True)
+    project_must_be_active = models.BooleanField(default=True)
+    within_budget = models.BooleanField(default=True)
+    allow_weekends = models.BooleanField(default=False)
+    allow_holidays = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "approval policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(project__isnull=False, customer__isnull=True)
+                | models.Q(project__isnull=True, customer__isnull=False),
+                name="approval_policy_one_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Approval policy for {self.project or self.customer}"

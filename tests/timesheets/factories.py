@@ -5,7 +5,7 @@ import factory
 
 from tests.projects.factories import ProjectFactory
 from tests.psa.factories import UserFactory
-from timesheets.models import TimeEntry
+from timesheets.models import ApprovalPolicy, TimeEntry
 
 
 class TimeEntryFactory(factory.django.DjangoModelFactory):
@@ -17,3 +17,10 @@ class TimeEntryFactory(factory.django.DjangoModelFactory):
     date = dt.date(2026, 11, 16)
     hours = Decimal("8.00")
     note = "Work"
+
+
+class ApprovalPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApprovalPolicy
+
+    project = factory.SubFactory(ProjectFactory)

@@ -1,0 +1,32 @@
+"""Services of the timesheets app (see STYLE.md: writes, named <entity>_<action>).
+
+A package by area: the week a consultant fills in, its approval (by a person or by policy),
+and expenses. Import from here.
+"""
+
+from timesheets.services.approvals import (
+    PolicyDecision,
+    week_approve,
+    week_auto_approve,
+    week_reject,
+)
+from timesheets.services.expenses import expense_create, receipt_check
+from timesheets.services.weeks import (
+    hours_parse,
+    time_entry_save,
+    week_copy_previous,
+    week_submit,
+)
+
+__all__ = [
+    "PolicyDecision",
+    "expense_create",
+    "hours_parse",
+    "receipt_check",
+    "time_entry_save",
+    "week_approve",
+    "week_auto_approve",
+    "week_copy_previous",
+    "week_reject",
+    "week_submit",
+]

@@ -1,0 +1,247 @@
+"""Approving a submitted week: by the project manager (or finance), or by policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q, Sum
+
+from projects.models import Project, ProjectStatus
+from psa import errors
+from psa.audit import audit_record
+from psa.models import AuditEvent
+from psa.roles import Role, has_role
+from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
+from timesheets.rules import can_approve
+
+POLICY_ACTOR = "policy:auto-approve"
+
+
+def _week(person: Any, week_start: dt.date) -> Q:
+    return Q(person=person, date__gte=week_start, date__lte=week_start + dt.timedelta(days=6))
+
+
+def _approvable(actor: Any, person: Any, week_start: dt.date, day: dt.date | None):
+    if not has_role(actor, Role.PROJECT_MANAGER, Role.FINANCE):
+        raise errors.PermissionDenied("Only project managers and finance approve time.")
+    if actor.pk == person.pk and not has_role(actor, Role.FINANCE):
+        raise errors.PermissionDenied("Your own time is approved by someone else.")
+    qs = TimeEntry.objects.filter(_week(person, week_start)).select_related("project")
+    if day is not None:
+        qs = qs.filter(date=day)
+    if not has_role(actor, Role.FINANCE):
+        qs = qs.filter(project__manager=actor)
+    return qs
+
+
+def week_approve(
+    *, actor: Any, person: Any, week_start: dt.date, day: dt.date | None = None
+) -> int:
+    """Approve the person's submitted entries of the week on the projects ``actor`` may
+    approve. Returns how many were approved now (0 when they already were)."""
+    with transaction.atomic():
+        entries = list(
+            _approvable(actor, person, week_start, day)
+            .select_for_update(of=("self",))
+            .filter(status=EntryStatus.SUBMITTED)
+        )
+        for entry in entries:
+            assert can_approve(actor, entry.project)
+            entry.status = EntryStatus.APPROVED
+            entry.save(update_fields=["status", "updated_at"])
+            audit_record(
+                action="time_entry.approved",
+                obj=entry,
+                actor=actor,
+                before={"status": EntryStatus.SUBMITTED},
+                after={"status": EntryStatus.APPROVED},
+            )
+    return len(entries)
+
+
+def week_reject(
+    *,
+    actor: Any,
+    person: Any,
+    week_start: dt.date,
+    reason: str,
+    day: dt.date | None = None,
+) -> int:
+    """Send the week (or one ``day`` of it) back to the person with ``reason``; the entries
+    become editable again. Approved entries stay approved."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.ValidationFailed(
+            "Say why the time is rejected.", fields={"reason": "A reason is required."}
+        )
+    with transaction.atomic():
+        scope = _approvable(actor, person, week_start, day).select_for_update(of=("self",))
+        entries = [e for e in scope if e.status == EntryStatus.SUBMITTED]
+        if not entries and not any(e.status == EntryStatus.REJECTED for e in scope):
+            raise errors.Conflict(
+                "There is no submitted time to reject here.", fields={"day": "Nothing submitted."}
+            )
+        for entry in entries:
+            entry.status = EntryStatus.REJECTED
+            entry.rejection_reason = reason
+            entry.save(update_fields=["status", "rejection_reason", "updated_at"])
+            audit_record(
+                action="time_entry.rejected",
+                obj=entry,
+                actor=actor,
+                before={"status": EntryStatus.SUBMITTED},
+                after={"status": EntryStatus.REJECTED},
+                reason=reason,
+            )
+    return len(entries)
+
+
+@dataclass
+class PolicyDecision:
+    project: Project
+    approved: bool
+    reasons: list[str] = field(default_factory=list)
+    entries: int = 0
+
+
+def policy_for(project: Project) -> ApprovalPolicy | None:
+    """The project's own policy wins over its customer's; disabled policies do not count."""
+    policies = {
+        ("project" if p.project_id else "customer"): p
+        for p in ApprovalPolicy.objects.filter(
+            Q(project=project) | Q(customer_id=project.customer_id), enabled=True
+        )
+    }
+    return policies.get("project") or policies.get("customer")
+
+
+def _fmt(hours: Decimal) -> str:
+    text = f"{hours:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def policy_failures(
+    policy: ApprovalPolicy, project: Project, entries: list[TimeEntry], week: list[TimeEntry]
+) -> list[str]:
+    """Every rule the project-week breaks, in words a manager reads; empty when all hold.
+
+    ``entries``: the submitted entries on this project; ``week``: the person's whole week
+    (all projects, rejected entries left out) for the per-day and per-week limits.
+    """
+    failures = []
+    if policy.project_must_be_active and project.status != ProjectStatus.ACTIVE:
+        failures.append(f"project is {project.get_status_display().lower()}, not active")
+    by_day: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for e in week:
+        by_day[e.date] += e.hours
+    if policy.max_hours_per_day is not None:
+        for day, total in sorted(by_day.items()):
+            if total > policy.max_hours_per_day:
+                failures.append(
+                    f"{day:%a %d %b}: {_fmt(total)} h > {_fmt(policy.max_hours_per_day)} h a day"
+                )
+    total = sum(by_day.values(), Decimal(0))
+    if policy.max_hours_per_week is not None and total > policy.max_hours_per_week:
+        failures.append(f"week: {_fmt(total)} h > {_fmt(policy.max_hours_per_week)} h a week")
+    if policy.note_required:
+        missing = sorted({e.date for e in entries if not e.note.strip()})
+        if missing:
+            failures.append("no note on " + ", ".join(f"{d:%a %d %b}" for d in missing))
+    if not policy.allow_weekends:
+        weekend = sorted({e.date for e in entries if e.date.weekday() >= 5})
+        if weekend:
+            failures.append("weekend time on " + ", ".join(f"{d:%a %d %b}" for d in weekend))
+    if not policy.allow_holidays:
+        holidays = Holiday.objects.filter(
+            legal_entity_id=project.legal_entity_id, date__in={e.date for e in entries}
+        ).order_by("date")
+        for h in holidays:
+            failures.append(f"time on the holiday {h.name} ({h.date:%a %d %b})")
+    if policy.within_budget and project.budget_hours is not None:
+        logged = TimeEntry.objects.filter(project=project).exclude(
+            status=EntryStatus.REJECTED
+        ).aggregate(total=Sum("hours"))["total"] or Decimal(0)
+        if logged > project.budget_hours:
+            failures.append(
+                f"over budget: {_fmt(logged)} h logged of {_fmt(project.budget_hours)} h"
+            )
+    return failures
+
+
+def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[PolicyDecision]:
+    """Apply each project's approval policy to the person's submitted week.
+
+    Per project: when every rule holds the entries are approved by policy; otherwise they are
+    left for the manager with the reasons recorded. Projects without a policy are left alone.
+    Safe to run twice or concurrently: approval is claimed with a conditional UPDATE
+    (submitted → approved), so an entry is approved once, and only while still submitted.
+    """
+    week = list(
+        TimeEntry.objects.filter(_week(person, week_start))
+        .exclude(status=EntryStatus.REJECTED)
+        .select_related("project")
+    )
+    submitted: dict[int, list[TimeEntry]] = defaultdict(list)
+    for e in week:
+        if e.status == EntryStatus.SUBMITTED:
+            submitted[e.project_id].append(e)
+    decisions = []
+    for entries in submitted.values():
+        project = entries[0].project
+        policy = policy_for(project)
+        if policy is None:
+            continue
+        failures = policy_failures(policy, project, entries, week)
+        with transaction.atomic():
+            if failures:
+                reason = "Left for the project manager: " + "; ".join(failures) + "."
+                # A rerun with the same outcome adds nothing: the history says it once.
+                noted = set(
+                    AuditEvent.objects.filter(
+                        object_type=ContentType.objects.get_for_model(TimeEntry),
+                        object_id__in=[str(e.pk) for e in entries],
+                        action="time_entry.policy_routed",
+                        reason=reason,
+                    ).values_list("object_id", flat=True)
+                )
+                for e in entries:
+                    if str(e.pk) in noted:
+                        continue
+                    audit_record(
+                        action="time_entry.policy_routed",
+                        obj=e,
+                        actor_label=POLICY_ACTOR,
+                        reason=reason,
+                        after={"checked_at": now.isoformat()},
+                    )
+                decisions.append(PolicyDecision(project, False, failures, len(entries)))
+                continue
+            ids = [e.pk for e in entries]
+            claimed = list(
+                TimeEntry.objects.select_for_update()
+                .filter(pk__in=ids, status=EntryStatus.SUBMITTED)
+                .values_list("pk", flat=True)
+            )
+            # The claim: only rows still submitted move, so a second run approves nothing.
+            count = TimeEntry.objects.filter(pk__in=claimed, status=EntryStatus.SUBMITTED).update(
+                status=EntryStatus.APPROVED, updated_at=now
+            )
+            reason = "Every rule of the approval policy holds."
+            for e in entries:
+                if e.pk in claimed:
+                    audit_record(
+                        action="time_entry.approved",
+                        obj=e,
+                        actor_label=POLICY_ACTOR,
+                        before={"status": EntryStatus.SUBMITTED},
+                        after={"status": EntryStatus.APPROVED, "policy": policy.pk},
+                        reason=reason,
+                    )
+            decisions.append(PolicyDecision(project, True, [], count))
+    return decisions

@@ -1,0 +1,123 @@
+"""Expenses with their receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from projects.models import Project
+from psa import errors
+from psa.audit import audit_record
+from timesheets.models import Expense, ExpenseCategory
+from timesheets.rules import can_log_time
+
+MAX_RECEIPT_BYTES = 10 * 1024 * 1024
+# What the file is, from its first bytes: the browser's content type and the name are the
+# uploader's claims, so neither is trusted.
+SIGNATURES = (
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+)
+
+
+def receipt_check(upload: UploadedFile) -> str:
+    """The receipt's real type ("pdf", "jpg" or "png"), or ValidationFailed naming ``receipt``."""
+    if upload.size is not None and upload.size > MAX_RECEIPT_BYTES:
+        raise errors.ValidationFailed(
+            "The receipt is larger than 10 MB.", fields={"receipt": "At most 10 MB."}
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for magic, kind in SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    raise errors.ValidationFailed(
+        "The receipt must be a PDF, JPEG or PNG file.",
+        fields={"receipt": "Only PDF, JPEG or PNG (checked by content)."},
+    )
+
+
+def _decimal(value: object, name: str, *, label: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise errors.ValidationFailed(
+            f"{label} is not a number.", fields={name: "Not a number."}
+        ) from None
+    if not number.is_finite():
+        raise errors.ValidationFailed(f"{label} is not a number.", fields={name: "Not a number."})
+    return number
+
+
+def expense_create(
+    *,
+    actor: Any,
+    person: Any,
+    project: Project,
+    date: dt.date,
+    amount: object,
+    currency: str,
+    category: str,
+    description: str = "",
+    billable: bool = True,
+    markup_percent: object = 0,
+    receipt: UploadedFile | None = None,
+) -> Expense:
+    """Record an expense the person paid for a project, with an optional receipt."""
+    if actor.pk != person.pk:
+        raise errors.PermissionDenied("You can only add your own expenses.")
+    if not can_log_time(person, project):
+        raise errors.ValidationFailed(
+            f"You cannot book expenses on {project.code.upper()}.",
+            fields={"project": "Not open to you."},
+        )
+    value = _decimal(amount, "amount", label="The amount")
+    if value <= 0 or value != value.quantize(Decimal("0.01")) or value >= Decimal("1e10"):
+        raise errors.ValidationFailed(
+            "The amount must be positive, with at most two decimals.",
+            fields={"amount": "A positive amount like 12.50."},
+        )
+    markup = _decimal(markup_percent or 0, "markup_percent", label="The markup")
+    if not Decimal(0) <= markup <= Decimal(100) or markup != markup.quantize(Decimal("0.01")):
+        raise errors.ValidationFailed(
+            "The markup is a percentage from 0 to 100.",
+            fields={"markup_percent": "0 to 100."},
+        )
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+        raise errors.ValidationFailed(
+            "Use a three-letter currency code.", fields={"currency": "e.g. EUR."}
+        )
+    if category not in ExpenseCategory.values:
+        raise errors.ValidationFailed("Pick a category.", fields={"category": "Unknown."})
+    kind = receipt_check(receipt) if receipt else None
+    if kind:
+        # Our own file name: the uploader's could carry paths or a misleading extension.
+        receipt.name = f"{uuid.uuid4().hex}.{kind}"
+    with transaction.atomic():
+        expense = Expense.objects.create(
+            person=person,
+            project=project,
+            date=date,
+            amount=value,
+            currency=currency,
+            category=category,
+            description=(description or "").strip()[:200],
+            billable=billable,
+            markup_percent=markup,
+            receipt=receipt or "",
+        )
+        audit_record(
+            action="expense.created",
+            obj=expense,
+            actor=actor,
+            after={"amount": str(value), "currency": currency, "category": category},
+        )
+    return expense
