@@ -1,10 +1,22 @@
-"""The books. The ledger depends on no other app; others post to it through its services."""
+"""The books. The ledger depends on no other app; others post to it through its services.
+
+What must never happen is refused by PostgreSQL itself (migration 0003): an entry whose debits
+and credits differ at commit, a line with both or neither side, a change to a posted entry or
+line, a line added to an entry committed earlier, an entry dated on or before a lock date, a
+hard lock moved back, and the same business event posted twice.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 
 from psa.validators import country_code, currency_check, currency_code
+
+AMOUNT = {"max_digits": 20, "decimal_places": 2}
+RATE = {"max_digits": 20, "decimal_places": 10}
 
 
 class LegalEntity(models.Model):
@@ -39,3 +51,240 @@ class LegalEntity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def locked_through(self):
+        """The last date on which nothing may be posted (the later of the two locks)."""
+        dates = [d for d in (self.soft_lock_date, self.hard_lock_date) if d]
+        return max(dates) if dates else None
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    INCOME = "income", "Income"
+    EXPENSE = "expense", "Expense"
+
+
+# Debit-normal types: their balance is debits minus credits.
+DEBIT_NORMAL = {AccountType.ASSET, AccountType.EXPENSE}
+
+
+class AccountRole(models.TextChoices):
+    """What an account is for. Posting rules speak in roles; each entity maps them to accounts."""
+
+    BANK = "bank", "Bank"
+    STRIPE_CLEARING = "stripe_clearing", "Stripe clearing"
+    ACCOUNTS_RECEIVABLE = "accounts_receivable", "Accounts receivable"
+    UNBILLED_REVENUE = "unbilled_revenue", "Unbilled revenue (WIP)"
+    CUSTOMER_PREPAYMENTS = "customer_prepayments", "Customer prepayments"
+    DEFERRED_REVENUE = "deferred_revenue", "Deferred revenue"
+    TAX_PAYABLE = "tax_payable", "Tax payable"
+    REVENUE_SERVICES = "revenue_services", "Services revenue"
+    REVENUE_FIXED_FEE = "revenue_fixed_fee", "Fixed-fee revenue"
+    REVENUE_RECURRING = "revenue_recurring", "Recurring revenue"
+    PAYMENT_FEES = "payment_fees", "Payment fees"
+    BAD_DEBT = "bad_debt", "Bad debt"
+    FX_GAIN_LOSS = "fx_gain_loss", "FX gain/loss"
+    ROUNDING = "rounding", "Rounding differences"
+    INTERCOMPANY_RECEIVABLE = "intercompany_receivable", "Intercompany receivable"
+    INTERCOMPANY_PAYABLE = "intercompany_payable", "Intercompany payable"
+
+
+class Account(models.Model):
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="accounts")
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["legal_entity", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["legal_entity", "code"], name="account_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def debit_normal(self) -> bool:
+        return self.type in DEBIT_NORMAL
+
+
+class RoleMapping(models.Model):
+    """Which account plays each role for one legal entity (finance may remap)."""
+
+    legal_entity = models.ForeignKey(
+        LegalEntity, on_delete=models.CASCADE, related_name="role_mappings"
+    )
+    role = models.CharField(max_length=40, choices=AccountRole.choices)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="roles")
+
+    class Meta:
+        ordering = ["legal_entity", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["legal_entity", "role"], name="role_mapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_entity.code}: {self.role} → {self.account.code}"
+
+
+class JournalEntry(models.Model):
+    """A posted, balanced, immutable entry. Corrections are reversing entries."""
+
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="entries")
+    date = models.DateField()
+    memo = models.CharField(max_length=300, blank=True)
+    # The business event that caused it: unique per entity, so it posts once.
+    event = models.CharField(max_length=60)
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    rule_version = models.CharField(max_length=20)
+    # Transaction currency of the document and its rate to the functional currency.
+    currency = models.CharField(max_length=3)
+    fx_rate = models.DecimalField(**RATE, default=Decimal(1))
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    posted_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    # Set by a trigger to the inserting transaction's id: lines may only join an entry in the
+    # transaction that created it.
+    created_txid = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["legal_entity", "date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["legal_entity", "source_type", "source_id", "event"],
+                name="journal_entry_event_once",
+            ),
+            currency_check("currency", "journal_entry_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(fx_rate__gt=0), name="journal_entry_rate_pos"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"JE {self.pk} {self.date} {self.event} {self.source_type}:{self.source_id}"
+
+
+class JournalLine(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    # Functional currency. Exactly one side is positive.
+    debit = models.DecimalField(**AMOUNT, default=Decimal(0))
+    credit = models.DecimalField(**AMOUNT, default=Decimal(0))
+    # Transaction currency, signed (+ debit, - credit), and the rate used.
+    currency = models.CharField(max_length=3)
+    amount_currency = models.DecimalField(**AMOUNT)
+    fx_rate = models.DecimalField(**RATE, default=Decimal(1))
+    # Dimensions, as plain ids: the ledger depends on no other app.
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    project_id = models.BigIntegerField(null=True, blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True)
+    # The open item this line belongs to (e.g. "invoice:42"), and when it falls due: AR aging
+    # and per-document balances come from the ledger alone.
+    document = models.CharField(max_length=64, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["account", "entry"]),
+            models.Index(fields=["customer_id"]),
+            models.Index(fields=["project_id"]),
+            models.Index(fields=["document"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(debit__gt=0, credit=0) | models.Q(debit=0, credit__gt=0)),
+                name="journal_line_one_side",
+            ),
+            currency_check("currency", "journal_line_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
+        return f"{self.account.code} {side}"
+
+
+class IntegrationMode(models.TextChoices):
+    NONE = "none", "None (exports only)"
+    INVOICE_LINE_TRIGGER = "invoice_line_trigger", "Invoice line trigger"
+    INVOICE_POST = "invoice_post", "Invoice post"
+    JOURNAL_POST = "journal_post", "Journal post"
+
+
+class Integration(models.Model):
+    """How one legal entity's books reach the firm's accounting system."""
+
+    legal_entity = models.OneToOneField(
+        LegalEntity, on_delete=models.CASCADE, related_name="integration"
+    )
+    mode = models.CharField(max_length=30, choices=IntegrationMode.choices, default="none")
+    endpoint_url = models.URLField(blank=True)
+    # HMAC-SHA256 key for the X-Signature header. Stored as entered; rotate by editing.
+    signing_secret = models.CharField(max_length=200, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(default=8)
+
+    def __str__(self) -> str:
+        return f"{self.legal_entity.code}: {self.get_mode_display()}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERING = "delivering", "Delivering"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead-lettered"
+
+
+class OutboxMessage(models.Model):
+    """A message to an outside system, written in the same transaction as the change."""
+
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="outbox")
+    topic = models.CharField(max_length=60)
+    payload = models.JSONField()
+    # Sent as the Idempotency-Key header: the receiver can drop a redelivery.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=12, choices=OutboxStatus.choices, default="pending")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.idempotency_key} ({self.status})"
+
+
+class OutboxAttempt(models.Model):
+    """The delivery log: one row per HTTP attempt."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"

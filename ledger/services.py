@@ -1,1 +1,332 @@
-"""Services of the ledger app (see STYLE.md: writes, named <entity>_<action>)."""
+"""The only way to write to the books: set up an entity, post, reverse, lock periods.
+
+Posting is idempotent: an event is identified by (legal entity, source type, source id, event
+name) and a unique constraint lets it post once, whoever calls twice and however concurrently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ledger import rules
+from ledger.chart import DEFAULT_CHART
+from ledger.models import (
+    Account,
+    Integration,
+    IntegrationMode,
+    JournalEntry,
+    JournalLine,
+    LegalEntity,
+    RoleMapping,
+)
+from psa import correlation, errors
+from psa.audit import audit_record
+from psa.roles import Role, require_role
+
+
+def books_setup(*, legal_entity: LegalEntity) -> None:
+    """Give an entity the default chart and role mapping; existing accounts are kept."""
+    with transaction.atomic():
+        existing = {a.code: a for a in Account.objects.filter(legal_entity=legal_entity)}
+        new = [
+            Account(legal_entity=legal_entity, code=code, name=name, type=kind)
+            for code, name, kind, _ in DEFAULT_CHART
+            if code not in existing
+        ]
+        for account in Account.objects.bulk_create(new):
+            existing[account.code] = account
+        mapped = set(
+            RoleMapping.objects.filter(legal_entity=legal_entity).values_list("role", flat=True)
+        )
+        RoleMapping.objects.bulk_create(
+            RoleMapping(legal_entity=legal_entity, role=role, account=existing[code])
+            for code, _, _, role in DEFAULT_CHART
+            if role and role not in mapped
+        )
+        Integration.objects.get_or_create(legal_entity=legal_entity)
+
+
+def role_remap(
+    *, legal_entity: LegalEntity, role: str, account: Account, actor: Any
+) -> RoleMapping:
+    """Finance points a role at another of the entity's accounts (future postings only)."""
+    require_role(actor, Role.FINANCE)
+    if account.legal_entity_id != legal_entity.pk:
+        raise errors.ValidationFailed(
+            "That account belongs to another legal entity.", fields={"account": "Wrong entity."}
+        )
+    with transaction.atomic():
+        mapping = RoleMapping.objects.select_for_update().get(legal_entity=legal_entity, role=role)
+        before = {"account": mapping.account.code}
+        mapping.account = account
+        mapping.save(update_fields=["account"])
+        audit_record(
+            action="ledger.role_remapped", obj=mapping, actor=actor, before=before,
+            after={"account": account.code},
+        )  # fmt: skip
+    return mapping
+
+
+def _accounts_by_role(legal_entity: LegalEntity) -> dict[str, int]:
+    return dict(
+        RoleMapping.objects.filter(legal_entity=legal_entity).values_list("role", "account_id")
+    )
+
+
+def journal_preview(*, legal_entity: LegalEntity, event: rules.Event) -> list[rules.Line]:
+    """The lines ``event`` would post, without posting anything."""
+    return rules.build_lines(event, legal_entity.functional_currency)
+
+
+def journal_post(
+    *,
+    legal_entity: LegalEntity,
+    event: rules.Event,
+    date: dt.date,
+    source_type: str,
+    source_id: str | int,
+    actor: Any = None,
+    actor_label: str = "",
+    memo: str = "",
+    event_name: str | None = None,
+) -> JournalEntry:
+    """Post ``event`` once. A second call for the same source and event returns the first entry.
+
+    Call inside the business change's transaction: the entry commits or rolls back with it.
+    """
+    name = event_name or event.name
+    source_id = str(source_id)
+    existing = JournalEntry.objects.filter(
+        legal_entity=legal_entity, source_type=source_type, source_id=source_id, event=name
+    ).first()
+    if existing:
+        return existing
+    locked = legal_entity.locked_through
+    if locked and date <= locked:
+        raise errors.ValidationFailed(
+            f"The books of {legal_entity} are locked through {locked:%d %b %Y}.",
+            fields={"date": f"Must be after {locked:%Y-%m-%d}."},
+            code="period_locked",
+        )
+    lines = rules.build_lines(event, legal_entity.functional_currency)
+    return _insert(
+        legal_entity=legal_entity, lines=lines, date=date, event=name, source_type=source_type,
+        source_id=source_id, currency=event.currency, fx_rate=event.fx_rate, actor=actor,
+        actor_label=actor_label, memo=memo or event.description,
+    )  # fmt: skip
+
+
+def _insert(
+    *,
+    legal_entity: LegalEntity,
+    lines: Iterable[rules.Line],
+    date: dt.date,
+    event: str,
+    source_type: str,
+    source_id: str,
+    currency: str,
+    fx_rate: Any,
+    actor: Any,
+    actor_label: str,
+    memo: str,
+) -> JournalEntry:
+    accounts = _accounts_by_role(legal_entity)
+    lines = list(lines)
+    missing = sorted({ln.role for ln in lines} - accounts.keys())
+    if missing:
+        raise errors.ValidationFailed(
+            f"{legal_entity} has no account mapped to: {', '.join(missing)}.",
+            fields={"role": missing},
+            code="role_unmapped",
+        )
+    entry = _new_entry(
+        legal_entity=legal_entity, date=date, event=event, source_type=source_type,
+        source_id=source_id, currency=currency, fx_rate=fx_rate, actor=actor,
+        actor_label=actor_label, memo=memo,
+    )  # fmt: skip
+    try:
+        # A savepoint, so that losing a race to a concurrent poster of the same event leaves
+        # the caller's transaction usable: we then return the winner's entry.
+        with transaction.atomic():
+            _write(entry, [(accounts[ln.role], ln) for ln in lines])
+    except IntegrityError:
+        winner = JournalEntry.objects.filter(
+            legal_entity=legal_entity, source_type=source_type, source_id=source_id, event=event
+        ).first()
+        if winner is None:
+            raise
+        return winner
+    return entry
+
+
+def _new_entry(*, actor: Any, actor_label: str, memo: str, **fields: Any) -> JournalEntry:
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return JournalEntry(
+        memo=memo[:300],
+        rule_version=rules.RULES_VERSION,
+        posted_by=user,
+        actor_label="" if user else (actor_label or "system"),
+        correlation_id=correlation.get(),
+        **fields,
+    )
+
+
+def _write(entry: JournalEntry, pairs: list[tuple[int, rules.Line]]) -> None:
+    """Insert the entry and its lines (account id, line); the triggers check them at commit."""
+    entry.save(force_insert=True)
+    JournalLine.objects.bulk_create(
+        JournalLine(
+            entry=entry,
+            account_id=account_id,
+            debit=ln.debit,
+            credit=ln.credit,
+            currency=ln.currency,
+            amount_currency=ln.amount_currency,
+            fx_rate=ln.fx_rate,
+            customer_id=ln.customer_id,
+            project_id=ln.project_id,
+            person_id=ln.person_id,
+            document=ln.document,
+            due_date=ln.due_date,
+            description=ln.description[:300],
+        )
+        for account_id, ln in pairs
+    )
+    _outbox_for_entry(entry)
+
+
+def _outbox_for_entry(entry: JournalEntry) -> None:
+    """In journal-post mode, the entry travels to the accounting system via the outbox."""
+    integration = Integration.objects.filter(legal_entity_id=entry.legal_entity_id).first()
+    if integration is None or integration.mode != IntegrationMode.JOURNAL_POST:
+        return
+    from ledger.outbox import outbox_enqueue
+    from ledger.selectors import entry_payload
+
+    outbox_enqueue(
+        legal_entity=entry.legal_entity,
+        topic="journal.posted",
+        payload=entry_payload(entry),
+        key=f"journal-{entry.legal_entity.code}-{entry.pk}",
+    )
+
+
+def journal_reverse(
+    *, entry: JournalEntry, date: dt.date, reason: str, actor: Any = None, actor_label: str = ""
+) -> JournalEntry:
+    """Post the mirror image of ``entry``. If its period is locked, the reversal is dated on
+    the first open day instead, so a closed period is never reopened."""
+    if not reason.strip():
+        raise errors.ValidationFailed(
+            "Say why the entry is reversed.", fields={"reason": "Required."}
+        )
+    entity = LegalEntity.objects.get(pk=entry.legal_entity_id)
+    locked = entity.locked_through
+    if locked and date <= locked:
+        date = locked + dt.timedelta(days=1)
+    with transaction.atomic():
+        already = JournalEntry.objects.filter(reverses=entry).first()
+        if already:
+            return already
+        # Mirror each line onto the very account it used, whatever the role mapping is today.
+        pairs = [
+            (
+                ln.account_id,
+                rules.Line(
+                    role="",
+                    debit=ln.credit,
+                    credit=ln.debit,
+                    amount_currency=-ln.amount_currency,
+                    currency=ln.currency,
+                    fx_rate=ln.fx_rate,
+                    customer_id=ln.customer_id,
+                    project_id=ln.project_id,
+                    person_id=ln.person_id,
+                    document=ln.document,
+                    due_date=ln.due_date,
+                    description=ln.description,
+                ),
+            )
+            for ln in entry.lines.all()
+        ]
+        reversal = _new_entry(
+            legal_entity=entity, date=date, event="reversal", source_type="journal_entry",
+            source_id=str(entry.pk), currency=entry.currency, fx_rate=entry.fx_rate,
+            reverses=entry, actor=actor, actor_label=actor_label,
+            memo=f"Reversal of JE {entry.pk}: {reason}",
+        )  # fmt: skip
+        _write(reversal, pairs)
+        audit_record(
+            action="ledger.entry_reversed", obj=entry, actor=actor,
+            actor_label=actor_label or ("" if actor else "system"), reason=reason,
+            after={"reversal": reversal.pk, "date": date.isoformat()},
+        )  # fmt: skip
+    return reversal
+
+
+# --- period close -----------------------------------------------------------------------------
+
+
+def _lock_change(*, legal_entity: LegalEntity, actor: Any, field: str, value: dt.date | None):
+    with transaction.atomic():
+        entity = LegalEntity.objects.select_for_update().get(pk=legal_entity.pk)
+        before = getattr(entity, field)
+        if before == value:
+            return entity
+        setattr(entity, field, value)
+        try:
+            with transaction.atomic():
+                entity.save(update_fields=[field])
+        except IntegrityError as exc:
+            raise errors.ValidationFailed(
+                "The hard lock can never be lifted or moved back, and the soft lock can never "
+                "be earlier than the hard lock.",
+                fields={field: "Not allowed."},
+                code="lock_refused",
+            ) from exc
+        audit_record(
+            action=f"ledger.{field}_changed", obj=entity, actor=actor,
+            before={field: before}, after={field: value},
+        )  # fmt: skip
+    legal_entity.refresh_from_db(fields=["soft_lock_date", "hard_lock_date"])
+    return entity
+
+
+def period_soft_lock(*, legal_entity: LegalEntity, through: dt.date, actor: Any) -> LegalEntity:
+    """Finance closes the books through a date. Moving it back is lifting it: admins only."""
+    require_role(actor, Role.FINANCE)
+    current = legal_entity.soft_lock_date
+    if current and through < current:
+        require_role(actor, Role.ADMIN)
+    if through >= timezone.localdate():
+        raise errors.ValidationFailed(
+            "Only past days can be locked.", fields={"through": "Must be before today."}
+        )
+    return _lock_change(
+        legal_entity=legal_entity, actor=actor, field="soft_lock_date", value=through
+    )
+
+
+def period_soft_unlock(*, legal_entity: LegalEntity, actor: Any) -> LegalEntity:
+    """Admins lift the soft lock (the hard lock, if any, stays)."""
+    require_role(actor, Role.ADMIN)
+    value = legal_entity.hard_lock_date
+    return _lock_change(legal_entity=legal_entity, actor=actor, field="soft_lock_date", value=value)
+
+
+def period_hard_lock(*, legal_entity: LegalEntity, through: dt.date, actor: Any) -> LegalEntity:
+    """Final: nothing can ever be posted on or before ``through`` again."""
+    require_role(actor, Role.ADMIN)
+    if legal_entity.soft_lock_date is None or through > legal_entity.soft_lock_date:
+        raise errors.ValidationFailed(
+            "Soft-lock the period first; the hard lock can only follow it.",
+            fields={"through": "Must be on or before the soft lock date."},
+        )
+    return _lock_change(
+        legal_entity=legal_entity, actor=actor, field="hard_lock_date", value=through
+    )

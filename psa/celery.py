@@ -31,6 +31,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "deliver-outbox": {
+        "task": "ledger.tasks.deliver_due_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "clear-expired-sessions": {
         "task": "psa.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

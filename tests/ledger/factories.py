@@ -13,3 +13,12 @@ class LegalEntityFactory(factory.django.DjangoModelFactory):
     legal_name = factory.LazyAttribute(lambda o: f"{o.name} Ltd")
     country = "GB"
     functional_currency = "GBP"
+
+
+def books(**kwargs) -> LegalEntity:
+    """A legal entity with the default chart of accounts and role mapping."""
+    from ledger.services import books_setup
+
+    entity = LegalEntityFactory(**kwargs)
+    books_setup(legal_entity=entity)
+    return entity

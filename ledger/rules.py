@@ -1,0 +1,374 @@
+"""The posting-rules engine: a pure function from a business event to journal lines.
+
+``build_lines(event, functional_currency)`` touches no database, so a preview, a golden test and
+the real posting all run the same code. Rules speak in account *roles*; the service maps roles
+to each legal entity's accounts. Amounts in events are in the document's (transaction) currency,
+already rounded to its minor unit; each line is converted to the functional currency and rounded
+once (ROUND_HALF_UP), and whatever residual that leaves goes, deterministically, to one line on
+the ``rounding`` role. The defaults implement the posting-rules table of DOMAIN.md.
+
+Bump RULES_VERSION whenever a rule changes what it posts; every entry is stamped with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import ClassVar
+
+from psa.money import round_money
+
+RULES_VERSION = "2026.11.1"
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+class RuleError(ValueError):
+    """The event cannot be posted as given (e.g. negative amounts, unbalanced parts)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    role: str
+    debit: Decimal
+    credit: Decimal
+    amount_currency: Decimal  # signed, transaction currency (+ debit, - credit)
+    currency: str
+    fx_rate: Decimal
+    customer_id: int | None = None
+    project_id: int | None = None
+    person_id: int | None = None
+    document: str = ""
+    due_date: dt.date | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Fields every event has: its currency and rate, and the dimensions of its lines."""
+
+    name: ClassVar[str] = ""
+    currency: str
+    fx_rate: Decimal = ONE  # functional units per one transaction unit
+    customer_id: int | None = None
+    project_id: int | None = None
+    person_id: int | None = None
+    document: str = ""
+    description: str = ""
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeApproved(Event):
+    """Billable T&M time approved: accrue work in progress."""
+
+    name: ClassVar[str] = "time.approved"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class InvoicePart:
+    """One group of invoice lines with the same treatment.
+
+    kind: "time" (credits WIP at ``accrued``; the difference to ``net`` is a write-up or -down
+    of services revenue), "milestone" (``reached`` decides revenue or deferred revenue),
+    "recurring" (billed in advance: deferred), or "services" (expenses, usage, overage,
+    adjustments: services revenue).
+    """
+
+    kind: str
+    net: Decimal
+    tax: Decimal = ZERO
+    accrued: Decimal = ZERO
+    reached: bool = True
+    project_id: int | None = None
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceIssued(Event):
+    name: ClassVar[str] = "invoice.issued"
+    parts: tuple[InvoicePart, ...] = ()
+    due_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CreditNoteIssued(InvoiceIssued):
+    """The exact reverse of the invoice lines it credits (``parts`` as on the invoice)."""
+
+    name: ClassVar[str] = "credit_note.issued"
+
+
+@dataclass(frozen=True)
+class MilestoneReached(Event):
+    """A milestone invoiced before it was reached is now reached: deferred → revenue."""
+
+    name: ClassVar[str] = "milestone.reached"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class RevenueRecognised(Event):
+    """The recognition job moves a slice of a recurring fee from deferred to revenue."""
+
+    name: ClassVar[str] = "revenue.recognised"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PrepaymentReceived(Event):
+    name: ClassVar[str] = "prepayment.received"
+    amount: Decimal = ZERO
+    via: str = "bank"  # or "stripe"
+
+
+@dataclass(frozen=True)
+class FundApplied(Event):
+    """A prepaid fund draws down against an invoice."""
+
+    name: ClassVar[str] = "fund.applied"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PaymentReceived(Event):
+    """A customer paid a document, by card (with Stripe's fee) or bank transfer.
+
+    ``amount`` is what the customer paid; ``applied`` the part that settles the document
+    (the rest, an overpayment, becomes customer credit). ``receivable_rate`` is the rate the
+    receivable was booked at; if ``fx_rate`` differs, the difference is an FX gain or loss.
+    """
+
+    name: ClassVar[str] = "payment.received"
+    amount: Decimal = ZERO
+    fee: Decimal = ZERO
+    via: str = "bank"  # or "stripe"
+    applied: Decimal | None = None
+    receivable_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CustomerCreditApplied(Event):
+    name: ClassVar[str] = "credit.applied"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PayoutPaid(Event):
+    name: ClassVar[str] = "payout.paid"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class RefundPaid(Event):
+    """Money returned to a customer, from a receivable (reopens it) or from their credit."""
+
+    name: ClassVar[str] = "refund.paid"
+    amount: Decimal = ZERO
+    via: str = "stripe"
+    from_credit: bool = False
+
+
+@dataclass(frozen=True)
+class WrittenOff(Event):
+    name: ClassVar[str] = "receivable.written_off"
+    amount: Decimal = ZERO
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.name: cls
+    for cls in (
+        TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
+        PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
+        RefundPaid, WrittenOff,
+    )
+}  # fmt: skip
+
+
+# --- the builder ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Builder:
+    event: Event
+    functional: str
+    # (role, signed transaction amount, rate, fixed functional amount or None, metadata)
+    lines: list[tuple[str, Decimal, Decimal, Decimal | None, dict]] = field(default_factory=list)
+
+    def post(self, role: str, amount: Decimal, *, rate: Decimal | None = None, **meta) -> None:
+        """Debit ``role`` with a positive amount, credit it with a negative one (txn currency)."""
+        if amount:
+            self.lines.append((role, amount, rate or self.event.fx_rate, None, meta))
+
+    def post_functional(self, role: str, functional: Decimal, **meta) -> None:
+        """A line that exists only in the functional currency (an FX difference)."""
+        if functional:
+            self.lines.append((role, ZERO, self.event.fx_rate, functional, meta))
+
+    def build(self) -> list[Line]:
+        ev = self.event
+        txn_total = sum((amount for _, amount, _, _, _ in self.lines), ZERO)
+        if txn_total:
+            raise RuleError(f"{ev.name}: lines do not balance in {ev.currency} ({txn_total})")
+        out: list[Line] = []
+        for role, amount, rate, fixed, meta in self.lines:
+            signed = fixed if fixed is not None else amount
+            functional = round_money(
+                abs(signed) * (ONE if fixed is not None else rate), self.functional
+            )
+            if not functional:
+                continue  # below the functional minor unit: left to the rounding line
+            out.append(
+                Line(
+                    role=role,
+                    debit=functional if signed > 0 else ZERO,
+                    credit=functional if signed < 0 else ZERO,
+                    amount_currency=amount,
+                    currency=ev.currency,
+                    fx_rate=rate,
+                    customer_id=meta.get("customer_id", ev.customer_id),
+                    project_id=meta.get("project_id", ev.project_id),
+                    person_id=meta.get("person_id", ev.person_id),
+                    document=meta.get("document", ev.document),
+                    due_date=meta.get("due_date"),
+                    description=meta.get("description", ev.description),
+                )
+            )
+        residual = sum((ln.debit - ln.credit for ln in out), ZERO)
+        if residual:
+            # Converting each line once leaves at most a few minor units; they go to the
+            # rounding account so the entry balances exactly, the same way every time.
+            out.append(
+                Line(
+                    role="rounding",
+                    debit=ZERO if residual > 0 else -residual,
+                    credit=residual if residual > 0 else ZERO,
+                    amount_currency=ZERO,
+                    currency=ev.currency,
+                    fx_rate=ev.fx_rate,
+                    customer_id=ev.customer_id,
+                    description="Rounding on conversion",
+                )
+            )
+        return out
+
+
+def _positive(*amounts: Decimal) -> None:
+    for amount in amounts:
+        if amount < 0:
+            raise RuleError("Event amounts must not be negative; post the opposite event.")
+
+
+def build_lines(event: Event, functional_currency: str) -> list[Line]:
+    """The journal lines ``event`` posts, in roles, balanced in the functional currency."""
+    b = _Builder(event, functional_currency)
+    match event:
+        case CreditNoteIssued() | InvoiceIssued():
+            sign = -1 if isinstance(event, CreditNoteIssued) else 1
+            gross = sum((p.net + p.tax for p in event.parts), ZERO)
+            b.post("accounts_receivable", sign * gross, due_date=event.due_date)
+            for p in event.parts:
+                _positive(p.tax, p.accrued)
+                dims = {"project_id": p.project_id or event.project_id, "person_id": p.person_id}
+                if p.kind == "time":
+                    b.post("unbilled_revenue", -sign * p.accrued, **dims)
+                    b.post("revenue_services", -sign * (p.net - p.accrued), **dims)
+                elif p.kind == "milestone":
+                    role = "revenue_fixed_fee" if p.reached else "deferred_revenue"
+                    b.post(role, -sign * p.net, **dims)
+                elif p.kind == "recurring":
+                    b.post("deferred_revenue", -sign * p.net, **dims)
+                elif p.kind == "services":
+                    b.post("revenue_services", -sign * p.net, **dims)
+                else:
+                    raise RuleError(f"Unknown invoice part kind {p.kind!r}")
+                b.post("tax_payable", -sign * p.tax, **dims)
+        case TimeApproved(amount=amount):
+            _positive(amount)
+            b.post("unbilled_revenue", amount)
+            b.post("revenue_services", -amount)
+        case MilestoneReached(amount=amount):
+            _positive(amount)
+            b.post("deferred_revenue", amount)
+            b.post("revenue_fixed_fee", -amount)
+        case RevenueRecognised(amount=amount):
+            _positive(amount)
+            b.post("deferred_revenue", amount)
+            b.post("revenue_recurring", -amount)
+        case PrepaymentReceived(amount=amount, via=via):
+            _positive(amount)
+            b.post(_cash_role(via), amount)
+            b.post("customer_prepayments", -amount)
+        case FundApplied(amount=amount) | CustomerCreditApplied(amount=amount):
+            _positive(amount)
+            b.post("customer_prepayments", amount)
+            b.post("accounts_receivable", -amount)
+        case PaymentReceived():
+            _payment(b, event)
+        case PayoutPaid(amount=amount):
+            _positive(amount)
+            b.post("bank", amount)
+            b.post("stripe_clearing", -amount)
+        case RefundPaid(amount=amount, via=via, from_credit=from_credit):
+            _positive(amount)
+            b.post("customer_prepayments" if from_credit else "accounts_receivable", amount)
+            b.post(_cash_role(via), -amount)
+        case WrittenOff(amount=amount):
+            _positive(amount)
+            b.post("bad_debt", amount)
+            b.post("accounts_receivable", -amount)
+        case _:
+            raise RuleError(f"No posting rule for {type(event).__name__}")
+    return b.build()
+
+
+def _cash_role(via: str) -> str:
+    if via not in ("bank", "stripe"):
+        raise RuleError(f"Unknown payment channel {via!r}")
+    return "bank" if via == "bank" else "stripe_clearing"
+
+
+def _payment(b: _Builder, ev: PaymentReceived) -> None:
+    applied = ev.amount if ev.applied is None else ev.applied
+    _positive(ev.amount, ev.fee, applied)
+    if applied > ev.amount:
+        raise RuleError("A payment cannot settle more than was paid.")
+    if ev.fee > ev.amount:
+        raise RuleError("The fee cannot exceed the payment.")
+    b.post(_cash_role(ev.via), ev.amount - ev.fee)
+    b.post("payment_fees", ev.fee)
+    receivable_rate = ev.receivable_rate or ev.fx_rate
+    b.post("accounts_receivable", -applied, rate=receivable_rate)
+    b.post("customer_prepayments", -(ev.amount - applied))
+    if receivable_rate != ev.fx_rate and applied:
+        # The receivable leaves at the rate it was booked at, the cash arrives at today's:
+        # the difference, in functional currency, is an FX loss (debit) or gain (credit).
+        booked = round_money(applied * receivable_rate, b.functional)
+        received = round_money(applied * ev.fx_rate, b.functional)
+        b.post_functional("fx_gain_loss", booked - received, description="FX difference")
+
+
+# --- revenue recognition ------------------------------------------------------------------------
+
+
+def recognised_to_date(
+    *, amount: Decimal, currency: str, start: dt.date, end: dt.date, as_of: dt.date
+) -> Decimal:
+    """Revenue of a service period [start, end] recognised by the end of ``as_of``.
+
+    Pro rata by days, rounded on the cumulative figure: each day's slice is the difference of
+    two cumulative figures, so the slices always add up to ``amount`` and the last day takes
+    whatever remainder rounding left.
+    """
+    if end < start:
+        raise RuleError("A service period cannot end before it starts.")
+    if as_of < start:
+        return ZERO
+    if as_of >= end:
+        return amount
+    total_days = (end - start).days + 1
+    elapsed = (as_of - start).days + 1
+    return round_money(amount * elapsed / total_days, currency)
