@@ -113,7 +113,7 @@ class OpportunityForm(forms.ModelForm):
     class Meta:
         model = Opportunity
         fields = ["customer", "name", "stage", "value", "currency", "probability",
-                  "expected_close", "owner"]  # fmt: skip
+                  "expected_close", "owner", "project_template"]  # fmt: skip
         widgets = {"expected_close": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args: Any, customers: Any = None, **kwargs: Any) -> None:
@@ -125,6 +125,9 @@ class OpportunityForm(forms.ModelForm):
         self.fields["owner"].queryset = User.objects.filter(
             is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
         ).distinct()
+        from projects.models import ProjectTemplate
+
+        self.fields["project_template"].queryset = ProjectTemplate.objects.filter(active=True)
         if customers is not None:
             self.fields["customer"].queryset = customers
         if self.instance.pk:

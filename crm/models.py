@@ -293,6 +293,14 @@ class Opportunity(models.Model):
         related_name="owned_opportunities",
     )
     lost_reason = models.CharField(max_length=500, blank=True)
+    project_template = models.ForeignKey(
+        "projects.ProjectTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+        help_text="The plan the project starts from when the opportunity is won.",
+    )
     project = models.OneToOneField(
         "projects.Project",
         null=True,

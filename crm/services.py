@@ -538,13 +538,16 @@ OPPORTUNITY_FIELDS = [
     "probability",
     "expected_close",
     "owner",
+    "project_template",
 ]
 
 
 def _check_opportunity(opp: Opportunity) -> None:
     if opp.currency:
         opp.currency = opp.currency.strip().upper()
-    _validate(opp, exclude=["legal_entity", "customer", "lead", "project", "owner"])
+    _validate(
+        opp, exclude=["legal_entity", "customer", "lead", "project", "owner", "project_template"]
+    )
     problems = {}
     if opp.value is not None and opp.value < 0:
         problems["value"] = "The value cannot be negative."
@@ -608,7 +611,7 @@ def opportunity_update(*, opportunity: Opportunity, actor: Any, **changes: Any) 
             raise errors.Conflict(
                 f"A {opp.get_stage_display().lower()} opportunity cannot be edited."
             )
-        fields = [f for f in changes if f != "owner"]
+        fields = [f for f in changes if f not in ("owner", "project_template")]
         before = _snapshot(opp, fields)
         for name, value in changes.items():
             setattr(opp, name, value.strip() if isinstance(value, str) else value)
@@ -644,6 +647,7 @@ def opportunity_win(
     from projects.services import project_create_from_template
 
     require_role(actor, *SALES_ROLES)
+    template = template or opportunity.project_template
     if template is None:
         raise errors.ValidationFailed(
             "Choose the project template.", fields={"template": "A template is required."}

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,7 +32,7 @@ from crm.forms import (
 from crm.models import LeadFormKey, LeadSource
 from psa import errors
 from psa.audit import audit_history
-from psa.roles import Role, role_required
+from psa.roles import Role, has_role, role_required
 from psa.views import client_ip
 
 SALES = (Role.PROJECT_MANAGER, Role.FINANCE)
@@ -394,7 +395,14 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
 @role_required(*SALES)
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for_user(request.user, pk)
-    win_form = WinForm(initial={"project_name": opp.name})
+    win_form = WinForm(
+        initial={
+            "project_name": opp.name,
+            "template": opp.project_template_id,
+            "manager": request.user.pk if has_role(request.user, Role.PROJECT_MANAGER) else None,
+            "start_date": timezone.localdate(),
+        }
+    )
     ctx = {"opp": opp, "win_form": win_form, "history": audit_history(opp)[:30]}
     return render(request, "crm/opportunity_detail.html", ctx)
 
