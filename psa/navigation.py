@@ -19,6 +19,10 @@ class NavItem:
 
 ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "home", ()),
+    NavItem("Timesheet", "timesheets:week", (Role.CONSULTANT, Role.PROJECT_MANAGER)),
+    NavItem("Approvals", "timesheets:approvals", (Role.PROJECT_MANAGER, Role.FINANCE)),
+    NavItem("Leads", "crm:lead_pipeline", (Role.PROJECT_MANAGER, Role.FINANCE)),
+    NavItem("Customers", "crm:customer_list", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Admin", "admin:index", (Role.ADMIN,)),
 )
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
 
+from projects.models import Assignment, Project, Task
+from psa import errors
+from psa.roles import Role, has_role
 from timesheets.models import EntryStatus, TimeEntry
+
+EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
 
 ZERO_HOURS = Value(Decimal(0), output_field=DecimalField(max_digits=9, decimal_places=2))
 
@@ -75,3 +81,220 @@ def submitted_hours_on_projects(*, projects: Any) -> dict[str, Any]:
     return TimeEntry.objects.filter(project__in=projects, status=EntryStatus.SUBMITTED).aggregate(
         hours=Coalesce(Sum("hours"), ZERO_HOURS), people=Count("person", distinct=True)
     )
+
+
+# --- the week grid -------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    date: dt.date
+    entry: TimeEntry | None
+    editable: bool
+    row_key: str
+    row_index: int = 0
+    col_index: int = 0
+    error: str = ""
+    typed: str = ""
+
+    @property
+    def dom_id(self) -> str:
+        return f"cell-{self.row_key}-{self.date:%Y%m%d}"
+
+
+@dataclass
+class Row:
+    project: Project
+    task: Task | None
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.pk}-{self.task.pk if self.task else 0}"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.entry.hours for c in self.cells if c.entry), Decimal(0))
+
+
+@dataclass
+class WeekGrid:
+    person: Any
+    week_start: dt.date
+    days: list[dt.date]
+    rows: list[Row]
+    entries: list[TimeEntry]
+
+    @property
+    def day_totals(self) -> list[dict[str, Any]]:
+        totals = {d: Decimal(0) for d in self.days}
+        for e in self.entries:
+            totals[e.date] += e.hours
+        return [{"date": d, "hours": totals[d]} for d in self.days]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.hours for e in self.entries), Decimal(0))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(EntryStatus.values, 0)
+        for e in self.entries:
+            out[e.status] += 1
+        return out
+
+    @property
+    def rejected(self) -> list[TimeEntry]:
+        return [e for e in self.entries if e.status == EntryStatus.REJECTED]
+
+    @property
+    def can_submit(self) -> bool:
+        return any(e.status in (EntryStatus.DRAFT, EntryStatus.REJECTED) for e in self.entries)
+
+    def row(self, key: str) -> Row | None:
+        return next((r for r in self.rows if r.key == key), None)
+
+
+def projects_open_for_time(person: Any) -> QuerySet[Project]:
+    """Open projects the person may log new time on: assigned, or open to anyone."""
+    return (
+        Project.objects.open()
+        .filter(
+            Q(pk__in=Assignment.objects.filter(person=person).values("project_id"))
+            | Q(allow_all_users=True)
+        )
+        .select_related("customer")
+    )
+
+
+def project_for_time(person: Any, pk: object) -> Project:
+    """A project the person may log on or has logged on (404 otherwise)."""
+    try:
+        pk = int(str(pk))
+    except ValueError:
+        raise errors.NotFound("No such project.") from None
+    project = (
+        Project.objects.filter(pk=pk)
+        .filter(
+            Q(pk__in=Assignment.objects.filter(person=person).values("project_id"))
+            | Q(allow_all_users=True)
+            | Q(pk__in=TimeEntry.objects.filter(person=person).values("project_id"))
+        )
+        .first()
+    )
+    if project is None:
+        raise errors.NotFound("No such project.")
+    return project
+
+
+def week_grid(*, person: Any, week_start: dt.date) -> WeekGrid:
+    """The person's week as rows of project/task by day. A fixed number of queries, whatever
+    the number of entries: the week's entries, the open projects and their tasks."""
+    days = [week_start + dt.timedelta(days=i) for i in range(7)]
+    entries = list(
+        TimeEntry.objects.for_person(person)
+        .in_period(days[0], days[-1])
+        .select_related("project", "task")
+    )
+    can_log = has_role(person, Role.CONSULTANT, Role.PROJECT_MANAGER)
+    projects = {p.pk: p for p in projects_open_for_time(person)} if can_log else {}
+    tasks = Task.objects.filter(project_id__in=list(projects), active=True)
+    rows: dict[tuple[int, int | None], tuple[Project, Task | None]] = {}
+    with_tasks = set()
+    for t in tasks:
+        rows[(t.project_id, t.pk)] = (projects[t.project_id], t)
+        with_tasks.add(t.project_id)
+    for pk, p in projects.items():
+        if pk not in with_tasks:
+            rows[(pk, None)] = (p, None)
+    by_cell: dict[tuple[int, int | None, dt.date], TimeEntry] = {}
+    for e in entries:
+        rows.setdefault((e.project_id, e.task_id), (e.project, e.task))
+        by_cell[(e.project_id, e.task_id, e.date)] = e
+    ordered = sorted(
+        rows.items(), key=lambda kv: (kv[1][0].code, kv[1][1].name if kv[1][1] else "")
+    )
+    out = []
+    for i, ((project_id, task_id), (project, task)) in enumerate(ordered):
+        row = Row(project=project, task=task)
+        for j, day in enumerate(days):
+            entry = by_cell.get((project_id, task_id, day))
+            if entry is None:
+                editable = project_id in projects and (task is None or task.active)
+            else:
+                editable = entry.status in EDITABLE_STATUSES and entry.billed_at is None
+            row.cells.append(Cell(day, entry, editable, row.key, i, j))
+        out.append(row)
+    return WeekGrid(person=person, week_start=week_start, days=days, rows=out, entries=entries)
+
+
+def week_history(entries: list[TimeEntry], *, limit: int = 50) -> list[dict[str, Any]]:
+    """Audit events about these entries, newest first, each with its entry (one query)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from psa.models import AuditEvent
+
+    by_id = {str(e.pk): e for e in entries}
+    events = AuditEvent.objects.filter(
+        object_type=ContentType.objects.get_for_model(TimeEntry), object_id__in=list(by_id)
+    ).select_related("actor")[:limit]
+    return [{"event": ev, "entry": by_id.get(ev.object_id)} for ev in events]
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+@dataclass
+class PersonWeek:
+    person: Any
+    week_start: dt.date
+    entries: list[TimeEntry] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.person.pk}:{self.week_start:%Y-%m-%d}"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.hours for e in self.entries), Decimal(0))
+
+    @property
+    def days(self) -> list[dict[str, Any]]:
+        out = []
+        for i in range(7):
+            day = self.week_start + dt.timedelta(days=i)
+            mine = [e for e in self.entries if e.date == day]
+            out.append(
+                {"date": day, "entries": mine, "hours": sum((e.hours for e in mine), Decimal(0))}
+            )
+        return out
+
+
+def time_visible_to(user: Any) -> QuerySet[TimeEntry]:
+    """A consultant sees their own time; a manager also the time on projects they manage;
+    finance sees all; anyone else nothing."""
+    qs = TimeEntry.objects.all()
+    if has_role(user, Role.FINANCE):
+        return qs
+    own = Q(person=user)
+    if has_role(user, Role.PROJECT_MANAGER):
+        return qs.filter(own | Q(project__manager=user))
+    if has_role(user, Role.CONSULTANT):
+        return qs.filter(own)
+    return qs.none()
+
+
+def approvals_pending(*, approver: Any) -> list[PersonWeek]:
+    """Submitted time the approver may decide on, grouped per person-week (oldest first).
+    A manager's own time is left for someone else."""
+    qs = TimeEntry.objects.filter(status=EntryStatus.SUBMITTED)
+    if not has_role(approver, Role.FINANCE):
+        if not has_role(approver, Role.PROJECT_MANAGER):
+            return []
+        qs = qs.filter(project__manager=approver).exclude(person=approver)
+    weeks: dict[tuple[int, dt.date], PersonWeek] = {}
+    for e in qs.select_related("person", "project", "task").order_by("date", "project__code"):
+        monday = week_start(e.date)
+        pw = weeks.setdefault((e.person_id, monday), PersonWeek(e.person, monday))
+        pw.entries.append(e)
+    return sorted(weeks.values(), key=lambda w: (w.week_start, str(w.person)))
