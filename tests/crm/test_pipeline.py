@@ -172,3 +172,16 @@ def test_convert_page_action_opens_the_new_customer(client, finance):
     assert response["Location"] == f"/crm/customers/{lead.customer_id}/"
     detail = client.get(f"/crm/leads/{lead.pk}/")
     assert "lead.convert" in detail.content.decode()
+
+
+def test_navigation_shows_leads_and_customers_to_managers_and_finance(
+    project_manager, finance, consultant
+):
+    from psa.navigation import items_for
+
+    def labels(user):
+        return {item["label"] for item in items_for(user, "/")}
+
+    assert {"Leads", "Customers"} <= labels(project_manager)
+    assert {"Leads", "Customers"} <= labels(finance)
+    assert not {"Leads", "Customers"} & labels(consultant)
