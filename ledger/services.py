@@ -72,6 +72,32 @@ def role_remap(
     return mapping
 
 
+def integration_update(
+    *, legal_entity: LegalEntity, actor: Any, mode: str, endpoint_url: str, signing_secret: str
+) -> Integration:
+    """Finance chooses how the books reach the accounting system."""
+    require_role(actor, Role.FINANCE)
+    if mode not in IntegrationMode.values:
+        raise errors.ValidationFailed("Unknown integration mode.", fields={"mode": "Unknown."})
+    fields: dict[str, str] = {}
+    if mode != IntegrationMode.NONE and not endpoint_url.startswith(("https://", "http://")):
+        fields["endpoint_url"] = "An http(s) address is needed for this mode."
+    if mode != IntegrationMode.NONE and len(signing_secret) < 16:
+        fields["signing_secret"] = "Use at least 16 characters."  # noqa: S105 - a message
+    if fields:
+        raise errors.ValidationFailed("The integration settings are incomplete.", fields=fields)
+    with transaction.atomic():
+        row, _ = Integration.objects.select_for_update().get_or_create(legal_entity=legal_entity)
+        before = {"mode": row.mode, "endpoint_url": row.endpoint_url}
+        row.mode, row.endpoint_url, row.signing_secret = mode, endpoint_url, signing_secret
+        row.save(update_fields=["mode", "endpoint_url", "signing_secret"])
+        audit_record(
+            action="ledger.integration_changed", obj=row, actor=actor, before=before,
+            after={"mode": mode, "endpoint_url": endpoint_url},
+        )  # fmt: skip
+    return row
+
+
 def _accounts_by_role(legal_entity: LegalEntity) -> dict[str, int]:
     return dict(
         RoleMapping.objects.filter(legal_entity=legal_entity).values_list("role", "account_id")

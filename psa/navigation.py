@@ -23,6 +23,7 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("Approvals", "timesheets:approvals", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Leads", "crm:lead_pipeline", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Customers", "crm:customer_list", (Role.PROJECT_MANAGER, Role.FINANCE)),
+    NavItem("Books", "ledger:index", (Role.FINANCE,)),
     NavItem("Admin", "admin:index", (Role.ADMIN,)),
 )
 

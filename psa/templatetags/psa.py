@@ -35,3 +35,12 @@ def money(value: object, currency: str) -> str:
         return f"{round_money(str(value), currency):,} {currency}"
     except MoneyError:
         return str(value)
+
+
+@register.filter
+def get_item(mapping: object, key: str) -> object:
+    """``{{ row|get_item:"1-30" }}``: dictionary keys that are not identifiers."""
+    try:
+        return mapping[key]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError):
+        return ""
