@@ -235,6 +235,9 @@ def _seed(today: dt.date) -> SeedReport:
 
     _seed_time(report, rng, today, users, projects)
     _seed_crm(report, today, users, entities, customers)
+    from psa.demo_books import seed_books
+
+    seed_books(report, today)  # last: it posts the time and rates seeded above
     return report
 
 
