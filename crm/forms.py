@@ -114,7 +114,7 @@ class OpportunityForm(forms.ModelForm):
         model = Opportunity
         fields = ["customer", "name", "stage", "value", "currency", "probability",
                   "expected_close", "owner", "project_template"]  # fmt: skip
-        widgets = {"expected_close": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"expected_close": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args: Any, customers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -143,7 +143,7 @@ class WinForm(forms.Form):
     template = forms.ModelChoiceField(queryset=None, label="Project template")  # type: ignore[arg-type]
     project_code = forms.SlugField(max_length=30, label="Project code")
     project_name = forms.CharField(max_length=200, required=False, label="Project name")
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     manager = forms.ModelChoiceField(queryset=None, label="Project manager")  # type: ignore[arg-type]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -47,3 +47,46 @@ def test_visitor_enquires_and_manager_qualifies_the_lead(page, screenshot, proje
     assert new_column.get_by_role("article", name="Priya Shah").count() == 0
     screenshot(page, "qualified")
     assert Lead.objects.get().status == LeadStatus.QUALIFIED
+
+
+def test_manager_wins_an_opportunity_and_gets_customer_and_project(
+    page, screenshot, project_manager
+):
+    from crm.models import OpportunityStage
+    from crm.services import opportunity_create
+    from projects.models import TemplateMilestone, TemplateTask
+    from tests.crm.factories import LeadFactory
+    from tests.projects.factories import ProjectTemplateFactory
+
+    template = ProjectTemplateFactory(name="Discovery (fixed price)", billing_model="fixed_price")
+    TemplateTask.objects.create(template=template, name="Workshops")
+    TemplateMilestone.objects.create(
+        template=template, name="Kick-off", amount="2000", day_offset=0
+    )
+    lead = LeadFactory(company="Helios Solar", name="Marco Bianchi", status=LeadStatus.QUALIFIED)
+    opp = opportunity_create(
+        actor=project_manager, lead=lead, name="Helios discovery", value="48000", probability=70
+    )
+
+    page.goto(f"/accounts/login/?next=/crm/opportunities/{opp.pk}/")
+    page.get_by_label("E-mail address").fill(project_manager.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/crm/opportunities/{opp.pk}/")
+    win = page.get_by_role("region", name="Mark won")
+    win.get_by_label("Project template").select_option(label="Discovery (fixed price)")
+    win.get_by_label("Project code").fill("helios-disc")
+    screenshot(page, "win-form")
+    win.get_by_role("button", name="Mark won and create the project").click()
+    page.get_by_text("HELIOS-DISC").wait_for()
+    assert "Won" in page.get_by_role("heading", level=1).inner_text()
+    screenshot(page, "won")
+
+    page.get_by_role("link", name="Helios Solar").click()
+    page.wait_for_url("**/crm/customers/*/")
+    projects = page.get_by_role("region", name="Projects")
+    assert "HELIOS-DISC" in projects.inner_text()
+    assert "Marco Bianchi" in page.get_by_role("region", name="Contacts").inner_text()
+    screenshot(page, "customer")
+    opp.refresh_from_db()
+    assert opp.stage == OpportunityStage.WON
