@@ -36,4 +36,8 @@ def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
         url = reverse(item.url_name)
         active = current_path == url if url == "/" else current_path.startswith(url)
         out.append({"label": item.label, "url": url, "active": active})
+    # Only the most specific match is current: /time/approvals/ is Approvals, not Timesheet.
+    longest = max((len(i["url"]) for i in out if i["active"]), default=0)
+    for i in out:
+        i["active"] = i["active"] and len(i["url"]) == longest
     return out
