@@ -1,4 +1,11 @@
 """URLs of the projects app's pages."""
 
+from django.urls import path
+
+from projects import views
+
 app_name = "projects"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.project_list, name="list"),
+    path("<slug:code>/", views.project_detail, name="detail"),
+]

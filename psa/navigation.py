@@ -21,6 +21,7 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "home", ()),
     NavItem("Timesheet", "timesheets:week", (Role.CONSULTANT, Role.PROJECT_MANAGER)),
     NavItem("Approvals", "timesheets:approvals", (Role.PROJECT_MANAGER, Role.FINANCE)),
+    NavItem("Projects", "projects:list", (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Leads", "crm:lead_pipeline", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Customers", "crm:customer_list", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Books", "ledger:index", (Role.FINANCE,)),

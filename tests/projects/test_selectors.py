@@ -22,7 +22,9 @@ def test_hour_sums_are_not_multiplied_by_assignments(project_manager, consultant
     AssignmentFactory(project=project, person=project_manager)
     AssignmentFactory(project=project)
     TimeEntryFactory(project=project, person=consultant, hours="6", status="approved")
-    TimeEntryFactory(project=project, person=consultant, hours="2.5", status="submitted")
+    TimeEntryFactory(
+        project=project, person=consultant, hours="2.5", status="submitted", date="2026-11-17"
+    )
     (row,) = with_hours(project_list_visible_to(project_manager))
     assert row.logged_hours == Decimal("8.5")
     assert row.approved_hours == Decimal("6")
