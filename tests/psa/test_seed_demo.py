@@ -34,7 +34,7 @@ def test_the_demo_firm_is_believable():
     assert (last - first).days >= 7 * 11
     assert last < TODAY
     statuses = set(entries.values_list("status", flat=True))
-    assert statuses == {"approved", "submitted", "draft"}
+    assert statuses == {"approved", "submitted", "draft", "rejected"}
     # Nobody logs more than a day's work on one day.
     from django.db.models import Sum
 
