@@ -56,10 +56,8 @@ class _Row:
 
 def _rows(entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[_Row]:
     qs = (
-        JournalLine.objects.filter(
-            entry__legal_entity=entity, entry__date__gte=start, entry__date__lte=end
-        )
-        .order_by("entry__date", "entry_id", "id")
+        JournalLine.objects.filter(legal_entity=entity, date__gte=start, date__lte=end)
+        .order_by("date", "entry_id", "id")
         .values_list(
             "entry_id", "entry__date", "entry__memo", "entry__event", "entry__source_type",
             "entry__source_id", "account__code", "account__name", "account__type", "debit",
@@ -74,7 +72,7 @@ def _rows(entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[_Row]:
 def _opening(entity: LegalEntity, start: dt.date) -> list[tuple[Account, Decimal]]:
     """Each account's balance (debit - credit) brought forward to ``start``."""
     nets = dict(
-        JournalLine.objects.filter(entry__legal_entity=entity, entry__date__lt=start)
+        JournalLine.objects.filter(legal_entity=entity, date__lt=start)
         .values("account_id")
         .annotate(net=Sum(F("debit") - F("credit")))
         .values_list("account_id", "net")

@@ -181,6 +181,13 @@ class JournalEntry(models.Model):
 class JournalLine(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    # Copies of the entry's entity and date, so reports aggregate lines without a join. The
+    # insert trigger sets them from the entry whatever the writer says, and lines are
+    # immutable, so they can never disagree with it.
+    legal_entity = models.ForeignKey(
+        LegalEntity, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    date = models.DateField(editable=False)
     # Functional currency. Exactly one side is positive.
     debit = models.DecimalField(**AMOUNT, default=Decimal(0))
     credit = models.DecimalField(**AMOUNT, default=Decimal(0))
@@ -201,10 +208,21 @@ class JournalLine(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
+            # Trial balance and balance sheet: an index-only scan, no join to the entries.
+            models.Index(
+                fields=["legal_entity", "account", "date"],
+                include=["debit", "credit"],
+                name="journal_line_balances",
+            ),
+            # AR aging and per-document balances.
+            models.Index(
+                fields=["account", "document"],
+                include=["date", "due_date", "customer_id", "debit", "credit"],
+                name="journal_line_open_items",
+            ),
             models.Index(fields=["account", "entry"]),
             models.Index(fields=["customer_id"]),
             models.Index(fields=["project_id"]),
-            models.Index(fields=["document"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -49,9 +49,9 @@ def trial_balance(
     *, legal_entity: LegalEntity, as_of: dt.date, since: dt.date | None = None
 ) -> list[TrialBalanceRow]:
     """Debit and credit totals per account through ``as_of`` (optionally from ``since``)."""
-    lines = JournalLine.objects.filter(entry__legal_entity=legal_entity, entry__date__lte=as_of)
+    lines = JournalLine.objects.filter(legal_entity=legal_entity, date__lte=as_of)
     if since:
-        lines = lines.filter(entry__date__gte=since)
+        lines = lines.filter(date__gte=since)
     totals = {
         row["account_id"]: row
         for row in lines.values("account_id").annotate(dr=Sum("debit"), cr=Sum("credit"))
@@ -90,9 +90,9 @@ def profit_and_loss(
         raise ValueError(by)
     rows = (
         JournalLine.objects.filter(
-            entry__legal_entity=legal_entity,
-            entry__date__gte=start,
-            entry__date__lte=end,
+            legal_entity=legal_entity,
+            date__gte=start,
+            date__lte=end,
             account__type__in=[AccountType.INCOME, AccountType.EXPENSE],
         )
         .values(by)
@@ -129,13 +129,13 @@ def general_ledger(
     *, account: Account, start: dt.date, end: dt.date
 ) -> tuple[Decimal, QuerySet[JournalLine]]:
     """Opening balance (debit - credit) and the account's lines in the period, with sources."""
-    opening = JournalLine.objects.filter(account=account, entry__date__lt=start).aggregate(
+    opening = JournalLine.objects.filter(account=account, date__lt=start).aggregate(
         b=_sum(F("debit") - F("credit"))
     )["b"]
     lines = (
-        JournalLine.objects.filter(account=account, entry__date__gte=start, entry__date__lte=end)
+        JournalLine.objects.filter(account=account, date__gte=start, date__lte=end)
         .select_related("entry")
-        .order_by("entry__date", "entry_id", "id")
+        .order_by("date", "entry_id", "id")
     )
     return opening, lines
 
@@ -153,9 +153,7 @@ def ar_aging(*, legal_entity: LegalEntity, as_of: dt.date) -> list[dict[str, Any
         legal_entity=legal_entity, role="accounts_receivable"
     ).values("account_id")
     docs = (
-        JournalLine.objects.filter(
-            entry__legal_entity=legal_entity, entry__date__lte=as_of, account_id__in=ar_account
-        )
+        JournalLine.objects.filter(date__lte=as_of, account_id__in=ar_account)
         .values("customer_id", "document")
         .annotate(open=_sum(F("debit") - F("credit")), due=Max("due_date"))
         .filter(~Q(open=0))
@@ -185,11 +183,11 @@ def dso(*, legal_entity: LegalEntity, as_of: dt.date, days: int = 90) -> Decimal
     ar = RoleMapping.objects.filter(legal_entity=legal_entity, role="accounts_receivable").values(
         "account_id"
     )
-    lines = JournalLine.objects.filter(entry__legal_entity=legal_entity, account_id__in=ar)
-    balance = lines.filter(entry__date__lte=as_of).aggregate(b=_sum(F("debit") - F("credit")))["b"]
+    lines = JournalLine.objects.filter(legal_entity=legal_entity, account_id__in=ar)
+    balance = lines.filter(date__lte=as_of).aggregate(b=_sum(F("debit") - F("credit")))["b"]
     sales = lines.filter(
-        entry__date__gt=as_of - dt.timedelta(days=days),
-        entry__date__lte=as_of,
+        date__gt=as_of - dt.timedelta(days=days),
+        date__lte=as_of,
         entry__event="invoice.issued",
     ).aggregate(s=_sum("debit"))["s"]
     if not sales:
@@ -203,9 +201,7 @@ def unbilled_wip(*, legal_entity: LegalEntity, as_of: dt.date) -> list[dict[str,
         "account_id"
     )
     return list(
-        JournalLine.objects.filter(
-            entry__legal_entity=legal_entity, entry__date__lte=as_of, account_id__in=wip
-        )
+        JournalLine.objects.filter(legal_entity=legal_entity, date__lte=as_of, account_id__in=wip)
         .values("project_id")
         .annotate(amount=_sum(F("debit") - F("credit")))
         .exclude(amount=0)

@@ -208,6 +208,8 @@ def _write(entry: JournalEntry, pairs: list[tuple[int, rules.Line]]) -> None:
     JournalLine.objects.bulk_create(
         JournalLine(
             entry=entry,
+            legal_entity_id=entry.legal_entity_id,
+            date=entry.date,
             account_id=account_id,
             debit=ln.debit,
             credit=ln.credit,

@@ -194,3 +194,20 @@ def test_a_reversal_is_unique_per_entry(uk):
             legal_entity=uk, date=dt.date(2026, 3, 5), event="reversal2", source_type="x",
             source_id="y", rule_version="x", currency="GBP", reverses=entry,
         )  # fmt: skip
+
+
+def test_a_line_s_entity_and_date_are_always_its_entry_s(uk):
+    bank, revenue = _accounts(uk)
+    other = books(code="de", functional_currency="EUR")
+    with raw_sql() as cur:
+        cur.execute(_entry_sql(uk.pk, date="2026-03-09"))
+        (entry_id,) = cur.fetchone()
+        for account, debit, credit in ((bank, D("3.00"), 0), (revenue, 0, D("3.00"))):
+            cur.execute(
+                "INSERT INTO ledger_journalline (entry_id, legal_entity_id, date, account_id, "
+                "debit, credit, currency, amount_currency, fx_rate, document, description) VALUES "
+                f"({entry_id}, {other.pk}, '1999-01-01', {account}, {debit}, {credit}, 'GBP', "
+                f"{debit - credit}, 1, '', '')"
+            )
+    lines = JournalLine.objects.filter(entry_id=entry_id)
+    assert {(ln.legal_entity_id, ln.date) for ln in lines} == {(uk.pk, dt.date(2026, 3, 9))}
