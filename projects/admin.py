@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from projects.models import Assignment, Project
+from projects.models import (
+    Assignment,
+    Milestone,
+    Project,
+    ProjectTemplate,
+    RateCard,
+    ServiceItem,
+    Task,
+    TemplateMilestone,
+    TemplateRate,
+    TemplateTask,
+)
 
 
 class AssignmentInline(admin.TabularInline):
@@ -9,10 +20,55 @@ class AssignmentInline(admin.TabularInline):
     autocomplete_fields = ["person"]
 
 
+class TaskInline(admin.TabularInline):
+    model = Task
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "customer", "billing_model", "status", "manager"]
-    list_filter = ["status", "billing_model", "legal_entity"]
+    list_filter = ["status", "billing_model", "legal_entity", "allow_all_users"]
     search_fields = ["code", "name", "customer__name"]
     list_select_related = ["customer", "manager"]
-    inlines = [AssignmentInline]
+    inlines = [AssignmentInline, TaskInline, MilestoneInline]
+
+
+@admin.register(RateCard)
+class RateCardAdmin(admin.ModelAdmin):
+    list_display = ["level", "rate", "currency", "project", "person", "role", "customer",
+                    "legal_entity", "effective_from", "effective_to"]  # fmt: skip
+    list_filter = ["level", "currency"]
+    search_fields = ["project__code", "person__email", "role", "customer__name"]
+    list_select_related = ["project", "person", "customer", "legal_entity"]
+
+
+@admin.register(ServiceItem)
+class ServiceItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "revenue_account_role", "deferral_rule", "tax_category"]
+
+
+class TemplateTaskInline(admin.TabularInline):
+    model = TemplateTask
+    extra = 0
+
+
+class TemplateMilestoneInline(admin.TabularInline):
+    model = TemplateMilestone
+    extra = 0
+
+
+class TemplateRateInline(admin.TabularInline):
+    model = TemplateRate
+    extra = 0
+
+
+@admin.register(ProjectTemplate)
+class ProjectTemplateAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "billing_model", "budget_hours", "budget_amount", "active"]
+    inlines = [TemplateTaskInline, TemplateMilestoneInline, TemplateRateInline]
