@@ -136,9 +136,8 @@ def measure(label: str, fn, runs: int) -> float:
 def floor_trial_balance(entity: LegalEntity):
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT l.account_id, sum(l.debit), sum(l.credit) FROM ledger_journalline l "
-            "JOIN ledger_journalentry e ON e.id = l.entry_id "
-            "WHERE e.legal_entity_id = %s AND e.date <= %s GROUP BY l.account_id",
+            "SELECT account_id, sum(debit), sum(credit) FROM ledger_journalline "
+            "WHERE legal_entity_id = %s AND date <= %s GROUP BY account_id",
             [entity.pk, AS_OF],
         )
         return cur.fetchall()

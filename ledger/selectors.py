@@ -149,14 +149,21 @@ def ar_aging(*, legal_entity: LegalEntity, as_of: dt.date) -> list[dict[str, Any
     A document's open amount is the sum of its lines on the receivable account; its due date
     is the one on its invoice line. One grouped query per call.
     """
-    ar_account = RoleMapping.objects.filter(
-        legal_entity=legal_entity, role="accounts_receivable"
-    ).values("account_id")
+    ar_account = (
+        RoleMapping.objects.filter(legal_entity=legal_entity, role="accounts_receivable")
+        .values_list("account_id", flat=True)
+        .first()
+    )
+    # Grouped by document alone, in the order of the (account, document) covering index: the
+    # aggregate streams from the index without sorting or hashing. A document has one customer.
     docs = (
-        JournalLine.objects.filter(date__lte=as_of, account_id__in=ar_account)
-        .values("customer_id", "document")
-        .annotate(open=_sum(F("debit") - F("credit")), due=Max("due_date"))
+        JournalLine.objects.filter(account_id=ar_account, date__lte=as_of)
+        .values("document")
+        .annotate(
+            customer_id=Max("customer_id"), open=_sum(F("debit") - F("credit")), due=Max("due_date")
+        )
         .filter(~Q(open=0))
+        .order_by()
     )
     per_customer: dict[Any, dict[str, Any]] = {}
     for doc in docs:  # one row per open document, not per line

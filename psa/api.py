@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, permissions, status
+from rest_framework import exceptions, permissions, renderers, status
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa import errors
 from psa.roles import Role, has_role
+
+
+class MoneySafeEncoder(encoders.JSONEncoder):
+    """DRF's encoder turns a bare Decimal into a float; money must never be a float."""
+
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            return str(obj)
+        return super().default(obj)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    encoder_class = MoneySafeEncoder
 
 
 def role_permission(*roles: str) -> type[permissions.BasePermission]:

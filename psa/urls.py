@@ -47,4 +47,5 @@ urlpatterns = [
     path("time/", include("timesheets.urls")),
     path("billing/", include("billing.urls")),
     path("ledger/", include("ledger.urls")),
+    path("api/v1/ledger/", include("ledger.api")),
 ]
