@@ -131,3 +131,27 @@ def test_iif_export_has_one_balanced_transaction_per_entry(uk):
         amounts = [D(line.split("\t")[5]) for line in block.strip().splitlines()]
         assert sum(amounts) == 0
         assert block.startswith("TRNS\t")
+
+
+def test_the_demo_books_export_passes_bean_check_and_hledger(tmp_path):
+    from django.utils import timezone
+
+    from ledger.models import JournalEntry, LegalEntity
+    from psa.demo import seed
+
+    today = timezone.localdate()
+    seed(today=today)
+    assert JournalEntry.objects.filter(event="invoice.issued").exists()
+    assert JournalEntry.objects.filter(event="payment.received").exists()
+    start, end = today - dt.timedelta(days=365), today
+    for entity in LegalEntity.objects.all():
+        bean = tmp_path / f"{entity.code}.beancount"
+        bean.write_text(export("beancount", legal_entity=entity, start=start, end=end))
+        result = _bean_check(bean)
+        assert result.returncode == 0, result.stdout + result.stderr
+        nets = {code: net for code, net in _closing_nets(entity, end).items() if net}
+        assert bean.read_text().count(" balance ") == len(nets) > 3
+        journal = tmp_path / f"{entity.code}.journal"
+        journal.write_text(export("hledger", legal_entity=entity, start=start, end=end))
+        result = _hledger_check(journal)
+        assert result.returncode == 0, result.stdout + result.stderr
