@@ -56,6 +56,28 @@ class LeadWebForm(forms.Form):
     )
 
 
+class LeadManualForm(LeadWebForm):
+    """A lead typed in by a manager (a call, a meeting): no honeypot, a legal entity, an owner."""
+
+    legal_entity = forms.ModelChoiceField(queryset=None, label="Billed by")  # type: ignore[arg-type]
+    owner = forms.ModelChoiceField(queryset=None, required=False, label="Owner")  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from ledger.models import LegalEntity
+        from psa.models import User
+
+        del self.fields["nickname"]
+        self.fields["legal_entity"].queryset = LegalEntity.objects.all()
+        self.fields["owner"].queryset = User.objects.filter(
+            is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
+        ).distinct()
+        self.fields["message"].required = False
+        self.fields["name"].label = "Name"
+        self.fields["message"].label = "Notes"
+        self.order_fields(["legal_entity", "owner"])
+
+
 def apply_errors(form: forms.BaseForm, exc: errors.DomainError) -> None:
     """Show a service's field errors next to the form's fields (others at the top)."""
     if not exc.fields:

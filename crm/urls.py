@@ -7,6 +7,7 @@ from crm import views
 app_name = "crm"
 urlpatterns = [
     path("leads/", views.lead_pipeline, name="lead_pipeline"),
+    path("leads/new/", views.lead_new, name="lead_new"),
     path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/qualify/", views.lead_qualify, name="lead_qualify"),
     path("leads/<int:pk>/convert/", views.lead_convert, name="lead_convert"),

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -193,6 +194,34 @@ def lead_pipeline(request: HttpRequest) -> HttpResponse:
     ctx = {"columns": selectors.lead_pipeline(request.user)}
     template = "crm/lead_pipeline.html#board" if request.htmx else "crm/lead_pipeline.html"
     return render(request, template, ctx)
+
+
+@role_required(*SALES)
+def lead_new(request: HttpRequest) -> HttpResponse:
+    """A lead entered by hand; duplicates attach exactly as for the web form."""
+    from crm.forms import LeadManualForm
+
+    form = LeadManualForm(request.POST or None, initial={"owner": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            intake = services.lead_create(
+                source=LeadSource.MANUAL,
+                actor=request.user,
+                legal_entity=data.pop("legal_entity"),
+                owner=data.pop("owner") or request.user,
+                **data,
+            )
+        except errors.ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            if not intake.created:
+                messages.info(request, "Same e-mail as an open lead: the notes were added to it.")
+            elif intake.lead.customer_id:
+                messages.info(request, f"Linked to the existing customer {intake.lead.customer}.")
+            return redirect("crm:lead_detail", pk=intake.lead.pk)
+    status = 400 if form.errors else 200
+    return render(request, "crm/lead_new.html", {"form": form}, status=status)
 
 
 @role_required(*SALES)

@@ -185,3 +185,37 @@ def test_navigation_shows_leads_and_customers_to_managers_and_finance(
     assert {"Leads", "Customers"} <= labels(project_manager)
     assert {"Leads", "Customers"} <= labels(finance)
     assert not {"Leads", "Customers"} & labels(consultant)
+
+
+def test_a_manager_enters_a_lead_by_hand(client, project_manager):
+    from crm.models import Lead, LeadSource
+    from tests.ledger.factories import LegalEntityFactory
+
+    entity = LegalEntityFactory()
+    client.force_login(project_manager)
+    assert client.get("/crm/leads/new/").status_code == 200
+    data = {"legal_entity": entity.pk, "owner": "", "name": "Dana Lee", "company": "Nimbus",
+            "email": "dana@nimbus.example", "phone": "", "website": "",
+            "message": "Met at a conference."}  # fmt: skip
+    response = client.post("/crm/leads/new/", {**data, "email": "dana"})
+    assert response.status_code == 400
+    assert "email" in response.context["form"].errors
+    response = client.post("/crm/leads/new/", data)
+    lead = Lead.objects.get()
+    assert response["Location"] == f"/crm/leads/{lead.pk}/"
+    assert (lead.source, lead.owner, lead.legal_entity) == (
+        LeadSource.MANUAL,
+        project_manager,
+        entity,
+    )
+    # The same person again attaches to the open lead.
+    client.post("/crm/leads/new/", {**data, "message": "Sent a proposal."})
+    lead.refresh_from_db()
+    assert Lead.objects.count() == 1 and lead.submissions == 2
+    page = client.get(f"/crm/leads/{lead.pk}/").content.decode()
+    assert "Sent a proposal." in page and "lead.repeat" in page
+
+
+def test_consultants_cannot_enter_leads(client, consultant):
+    client.force_login(consultant)
+    assert client.get("/crm/leads/new/").status_code == 403
