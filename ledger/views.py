@@ -106,6 +106,7 @@ def profit_and_loss(request: HttpRequest, code: str) -> HttpResponse:
             entity, "pnl", rows=rows, start=start, end=end, by=by,
             total_income=sum(r["income"] for r in rows),
             total_expense=sum(r["expense"] for r in rows),
+            total_profit=sum(r["profit"] for r in rows),
         ),
     )  # fmt: skip
 

@@ -112,8 +112,11 @@ def _invoices_and_payments(today: dt.date, projects: dict, value: Any) -> None:
             ),
             date=issued, source_type="demo-invoice", source_id=document, actor_label="demo",
         )  # fmt: skip
+        # Most customers pay a few days early; one always pays late; one has not paid at all.
         paid_on = due - dt.timedelta(days=3 + i % 5)
-        if paid_on >= today - dt.timedelta(days=2):
+        if customer.name.startswith("Halcyon"):
+            paid_on = due + dt.timedelta(days=24)
+        if customer.name.startswith("Kestrel") or paid_on >= today - dt.timedelta(days=2):
             continue  # not paid yet: it shows in the aging
         gross = net + tax
         by_card = i % 3 == 0
