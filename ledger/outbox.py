@@ -76,6 +76,31 @@ def outbox_enqueue(
     return message
 
 
+# Which messages each integration mode sends (DOMAIN.md, "four modes").
+MODE_TOPICS: dict[str, frozenset[str]] = {
+    "none": frozenset(),
+    "invoice_line_trigger": frozenset({"invoice.lines"}),
+    "invoice_post": frozenset({"customer.upserted", "invoice.posted", "credit_note.posted"}),
+    "journal_post": frozenset({"journal.posted"}),
+}
+
+
+def integration_publish(
+    *, legal_entity: LegalEntity, topic: str, payload: dict[str, Any], key: str
+) -> OutboxMessage | None:
+    """Queue ``payload`` if the entity's integration mode sends this topic, else do nothing.
+
+    Billing calls this when it issues an invoice (``invoice.lines`` / ``invoice.posted``) and
+    the ledger when it posts (``journal.posted``); the mode decides what actually travels.
+    """
+    mode = (
+        Integration.objects.filter(legal_entity=legal_entity).values_list("mode", flat=True).first()
+    )
+    if topic not in MODE_TOPICS.get(mode or "none", frozenset()):
+        return None
+    return outbox_enqueue(legal_entity=legal_entity, topic=topic, payload=payload, key=key)
+
+
 def _claim(message_id: int, now: dt.datetime) -> bool:
     """Take the message for one delivery attempt; False if someone else has it or it's done."""
     return bool(

@@ -230,13 +230,14 @@ def _write(entry: JournalEntry, pairs: list[tuple[int, rules.Line]]) -> None:
 
 def _outbox_for_entry(entry: JournalEntry) -> None:
     """In journal-post mode, the entry travels to the accounting system via the outbox."""
-    integration = Integration.objects.filter(legal_entity_id=entry.legal_entity_id).first()
-    if integration is None or integration.mode != IntegrationMode.JOURNAL_POST:
-        return
-    from ledger.outbox import outbox_enqueue
+    from ledger.outbox import integration_publish
     from ledger.selectors import entry_payload
 
-    outbox_enqueue(
+    if not Integration.objects.filter(
+        legal_entity_id=entry.legal_entity_id, mode=IntegrationMode.JOURNAL_POST
+    ).exists():
+        return  # don't build a payload nobody will send
+    integration_publish(
         legal_entity=entry.legal_entity,
         topic="journal.posted",
         payload=entry_payload(entry),

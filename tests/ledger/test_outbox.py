@@ -174,3 +174,23 @@ def test_two_senders_never_send_the_same_message_at_once(uk, endpoint):
         t.join()
     assert sorted(results) == ["delivered", "skipped"]
     assert len(endpoint.calls) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [
+        ("none", set()),
+        ("invoice_line_trigger", {"invoice.lines"}),
+        ("invoice_post", {"customer.upserted", "invoice.posted"}),
+        ("journal_post", {"journal.posted"}),
+    ],
+)
+def test_each_integration_mode_sends_its_own_topics(uk, mode, sent):
+    from ledger.outbox import integration_publish
+
+    Integration.objects.filter(legal_entity=uk).update(mode=mode)
+    for topic in ("invoice.lines", "customer.upserted", "invoice.posted"):
+        integration_publish(legal_entity=uk, topic=topic, payload={"n": 1}, key=f"{mode}-{topic}")
+    _post(uk)
+    assert set(OutboxMessage.objects.values_list("topic", flat=True)) == sent
