@@ -200,19 +200,8 @@ def lead_create(
     lead.domain = company_domain(email=email, website=lead.website)
 
     with transaction.atomic():
-        # Two submissions from the same address at the same moment must not both create a
-        # lead: serialise per (entity, e-mail) for the rest of this transaction.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                [f"crm.lead:{legal_entity.pk}:{email.lower()}"],
-            )
-        existing = (
-            Lead.objects.select_for_update()
-            .filter(legal_entity=legal_entity, email__iexact=email, status__in=OPEN_LEAD_STATUSES)
-            .order_by("created_at")
-            .first()
-        )
+        _serialise_per_email(legal_entity, email)
+        existing = _open_lead_with_email(legal_entity, email)
         if existing is not None:
             before = _snapshot(existing, ["submissions"])
             stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
@@ -272,6 +261,26 @@ def lead_create(
         )
         _notify_owner(lead, event="new")
     return LeadIntake(lead=lead, created=True, matched=matched)
+
+
+def _serialise_per_email(legal_entity: Any, email: str) -> None:
+    """Two submissions from one address at the same moment must not both create a lead: the
+    check for an open lead and the insert are serialised per (entity, e-mail) until commit.
+    An advisory lock, because there is no row to lock yet when the address is new."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"crm.lead:{legal_entity.pk}:{email.lower()}"],
+        )
+
+
+def _open_lead_with_email(legal_entity: Any, email: str) -> Lead | None:
+    return (
+        Lead.objects.select_for_update()
+        .filter(legal_entity=legal_entity, email__iexact=email, status__in=OPEN_LEAD_STATUSES)
+        .order_by("created_at")
+        .first()
+    )
 
 
 def _notify_owner(lead: Lead, *, event: str) -> None:
