@@ -48,4 +48,5 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
+    path("api/v1/crm/", include("crm.api")),
 ]
