@@ -16,10 +16,7 @@ from timesheets.selectors import week_start
 
 # The role groups come from a data migration; a transactional test before this one flushes
 # them, and serialized_rollback puts them back.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, user):

@@ -17,4 +17,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
+            # The groups come from a data migration; a transactional test's flush (browser
+            # tests, concurrency tests) empties them, so make sure they exist.
+            from django.contrib.auth.models import Group
+
+            for role in extracted:
+                Group.objects.get_or_create(name=role)
             assign_roles(self, extracted)

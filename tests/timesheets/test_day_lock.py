@@ -14,9 +14,7 @@ from tests.projects.factories import ProjectFactory
 from timesheets.models import TimeEntry
 from timesheets.services import time_entry_save, weeks
 
-# serialized_rollback: the role groups come from a data migration, and a transactional
-# test flushes them; this restores them for the next one.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DAY = dt.date(2026, 11, 16)
 
