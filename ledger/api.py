@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger import selectors
+from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
 from psa.api import role_permission
 from psa.roles import Role
@@ -58,6 +58,85 @@ class EntrySerializer(serializers.ModelSerializer):
                   "currency", "fx_rate", "reverses", "posted_at", "lines"]  # fmt: skip
 
 
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+class TrialBalanceRowOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    debit = _money()
+    credit = _money()
+    balance = _money()
+
+
+class TrialBalanceOut(serializers.Serializer):
+    legal_entity = serializers.CharField()
+    currency = serializers.CharField()
+    as_of = serializers.DateField()
+    accounts = TrialBalanceRowOut(many=True)
+    total_debit = _money()
+    total_credit = _money()
+
+
+class ProfitRowOut(serializers.Serializer):
+    project = serializers.IntegerField(required=False, allow_null=True)
+    customer = serializers.IntegerField(required=False, allow_null=True)
+    income = _money()
+    expense = _money()
+    profit = _money()
+
+
+class ProfitAndLossOut(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    by = serializers.ChoiceField(choices=["project", "customer"])
+    rows = ProfitRowOut(many=True)
+
+
+class BalanceRowOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    balance = _money()
+
+
+class BalanceSheetOut(serializers.Serializer):
+    as_of = serializers.DateField()
+    assets = BalanceRowOut(many=True)
+    liabilities = BalanceRowOut(many=True)
+    equity = BalanceRowOut(many=True)
+    result = _money()
+    total_assets = _money()
+    total_liabilities_and_equity = _money()
+
+
+class AgingRowOut(serializers.Serializer):
+    customer_id = serializers.IntegerField(allow_null=True)
+    current = _money()
+    days_1_30 = _money(source="1-30")
+    days_31_60 = _money(source="31-60")
+    days_61_90 = _money(source="61-90")
+    days_90_plus = _money(source="90+")
+    total = _money()
+
+
+class ArAgingOut(serializers.Serializer):
+    as_of = serializers.DateField()
+    customers = AgingRowOut(many=True)
+    dso_days = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+
+
+class WipRowOut(serializers.Serializer):
+    project_id = serializers.IntegerField(allow_null=True)
+    amount = _money()
+
+
+class UnbilledWipOut(serializers.Serializer):
+    as_of = serializers.DateField()
+    projects = WipRowOut(many=True)
+
+
 class AsOfQuery(serializers.Serializer):
     as_of = serializers.DateField(required=False)
 
@@ -86,14 +165,21 @@ def _as_of(request: Request) -> dt.date:
     return query.validated_data.get("as_of") or timezone.localdate()
 
 
+def _out(serializer: type[serializers.Serializer], data: dict[str, Any]) -> Response:
+    """Shape a report through its output serializer, so it always matches the schema."""
+    return Response(serializer(data).data)
+
+
 class EntityList(generics.ListAPIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
     serializer_class = LegalEntitySerializer
     queryset = LegalEntity.objects.order_by("code")
 
 
 class AccountList(generics.ListAPIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
     serializer_class = AccountSerializer
     pagination_class = None
 
@@ -112,6 +198,7 @@ class EntryList(generics.ListAPIView):
     """Journal entries with their lines, newest first; ``since``/``until`` filter by date."""
 
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
     serializer_class = EntrySerializer
     pagination_class = EntryPagination
 
@@ -130,12 +217,13 @@ class EntryList(generics.ListAPIView):
 
 class TrialBalance(APIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
 
-    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)])
+    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=TrialBalanceOut)
     def get(self, request: Request, code: str) -> Response:
         entity, as_of = _entity(code), _as_of(request)
         rows = selectors.trial_balance(legal_entity=entity, as_of=as_of)
-        return Response({
+        return _out(TrialBalanceOut, {
             "legal_entity": entity.code, "currency": entity.functional_currency,
             "as_of": as_of,
             "accounts": [{"code": r.code, "name": r.name, "type": r.type, "debit": r.debit,
@@ -147,13 +235,15 @@ class TrialBalance(APIView):
 
 class ProfitAndLoss(APIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
 
     @extend_schema(
         parameters=[
             OpenApiParameter("start", dt.date),
             OpenApiParameter("end", dt.date),
             OpenApiParameter("by", str, enum=["project", "customer"]),
-        ]
+        ],
+        responses=ProfitAndLossOut,
     )
     def get(self, request: Request, code: str) -> Response:
         query = PeriodQuery(data=request.query_params)
@@ -164,7 +254,7 @@ class ProfitAndLoss(APIView):
             legal_entity=_entity(code), start=q["start"], end=q["end"], by=by
         )
         name = by.removesuffix("_id")
-        return Response({
+        return _out(ProfitAndLossOut, {
             "start": q["start"], "end": q["end"], "by": name,
             "rows": [{name: r["key"], "income": r["income"], "expense": r["expense"],
                       "profit": r["profit"]} for r in rows],
@@ -173,8 +263,9 @@ class ProfitAndLoss(APIView):
 
 class BalanceSheet(APIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
 
-    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)])
+    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=BalanceSheetOut)
     def get(self, request: Request, code: str) -> Response:
         as_of = _as_of(request)
         sheet = selectors.balance_sheet(legal_entity=_entity(code), as_of=as_of)
@@ -182,7 +273,7 @@ class BalanceSheet(APIView):
         def rows(section: str) -> list[dict[str, Any]]:
             return [{"code": r.code, "name": r.name, "balance": r.balance} for r in sheet[section]]
 
-        return Response({
+        return _out(BalanceSheetOut, {
             "as_of": as_of, "assets": rows("assets"), "liabilities": rows("liabilities"),
             "equity": rows("equity"), "result": sheet["result"],
             "total_assets": sheet["total_assets"],
@@ -192,12 +283,13 @@ class BalanceSheet(APIView):
 
 class ArAging(APIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
 
-    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)])
+    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=ArAgingOut)
     def get(self, request: Request, code: str) -> Response:
         entity, as_of = _entity(code), _as_of(request)
-        return Response({
-            "as_of": as_of, "buckets": list(selectors.AGING_BUCKETS),
+        return _out(ArAgingOut, {
+            "as_of": as_of,
             "customers": selectors.ar_aging(legal_entity=entity, as_of=as_of),
             "dso_days": selectors.dso(legal_entity=entity, as_of=as_of),
         })  # fmt: skip
@@ -205,12 +297,39 @@ class ArAging(APIView):
 
 class UnbilledWip(APIView):
     permission_classes = [FinanceOnly]
+    api_area = "ledger"
 
-    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)])
+    @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=UnbilledWipOut)
     def get(self, request: Request, code: str) -> Response:
         as_of = _as_of(request)
         rows = selectors.unbilled_wip(legal_entity=_entity(code), as_of=as_of)
-        return Response({"as_of": as_of, "projects": rows})
+        return _out(UnbilledWipOut, {"as_of": as_of, "projects": rows})
+
+
+class ReverseIn(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    reason = serializers.CharField(max_length=200)
+
+
+class EntryReverse(APIView):
+    """Post the reversing entry of a journal entry (dated on the first open day if locked)."""
+
+    permission_classes = [FinanceOnly]
+    api_area = "ledger"
+
+    @extend_schema(request=ReverseIn, responses={201: EntrySerializer})
+    def post(self, request: Request, code: str, pk: int) -> Response:
+        entity = _entity(code)
+        entry = get_object_or_404(JournalEntry, legal_entity=entity, pk=pk)
+        data = ReverseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reversal = services.journal_reverse(
+            entry=entry,
+            date=data.validated_data.get("date") or timezone.localdate(),
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(EntrySerializer(reversal).data, status=201)
 
 
 app_name = "ledger-api"
@@ -218,6 +337,7 @@ urlpatterns = [
     path("entities/", EntityList.as_view(), name="entities"),
     path("<slug:code>/accounts/", AccountList.as_view(), name="accounts"),
     path("<slug:code>/entries/", EntryList.as_view(), name="entries"),
+    path("<slug:code>/entries/<int:pk>/reverse/", EntryReverse.as_view(), name="entry_reverse"),
     path("<slug:code>/reports/trial-balance/", TrialBalance.as_view(), name="trial_balance"),
     path("<slug:code>/reports/profit-and-loss/", ProfitAndLoss.as_view(), name="profit_and_loss"),
     path("<slug:code>/reports/balance-sheet/", BalanceSheet.as_view(), name="balance_sheet"),

@@ -13,6 +13,7 @@ from rest_framework.utils import encoders
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa import errors
+from psa.api_auth import TokenScope, token_scope_allows
 from psa.roles import Role, has_role
 
 
@@ -32,7 +33,8 @@ class JSONRenderer(renderers.JSONRenderer):
 def role_permission(*roles: str) -> type[permissions.BasePermission]:
     """A DRF permission class granting access to holders of any of ``roles``.
 
-    The API's twin of ``psa.roles.role_required``: pages and API share ``has_role``.
+    The API's twin of ``psa.roles.role_required``: pages and API share ``has_role``. Token
+    scopes are checked too (``token_scope_allows``).
     """
     names = ", ".join(Role(r).label for r in roles)
 
@@ -40,6 +42,9 @@ def role_permission(*roles: str) -> type[permissions.BasePermission]:
         message = f"This needs one of these roles: {names}."
 
         def has_permission(self, request: Any, view: Any) -> bool:
+            if not token_scope_allows(request, view):
+                self.message = TokenScope.message
+                return False
             return has_role(request.user, *roles)
 
     HasRole.__name__ = f"HasRole_{'_'.join(roles)}"

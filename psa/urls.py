@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from psa import views
 
@@ -18,6 +19,8 @@ account_urls = [
         name="password_change_done",
     ),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -48,5 +51,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/crm/", include("crm.api")),
 ]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from psa import health, ratelimit
+from psa import errors, health, ratelimit, services
 from psa.selectors import dashboard_for
 
 
@@ -57,6 +59,52 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         self.extra_email_context = {"public_base_url": settings.PUBLIC_BASE_URL}
         return super().form_valid(form)
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's API tokens: create (shown once), list, revoke."""
+    created = None
+    form_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        expires = request.POST.get("expires_on", "")
+        try:
+            expires_at = (
+                timezone.make_aware(
+                    dt.datetime.combine(dt.date.fromisoformat(expires), dt.time.max)
+                )
+                if expires
+                else None
+            )
+            token, plaintext = services.api_token_create(
+                user=request.user,
+                name=request.POST.get("name", ""),
+                scopes=request.POST.getlist("scopes"),
+                expires_at=expires_at,
+            )
+            created = {"token": token, "plaintext": plaintext}
+        except ValueError:
+            form_errors = {"expires_on": ["Use the form YYYY-MM-DD."]}
+        except errors.ValidationFailed as exc:
+            form_errors = exc.fields
+    tokens = request.user.api_tokens.all()
+    status = 400 if form_errors else 200
+    return render(
+        request,
+        "account/api_tokens.html",
+        {"tokens": tokens, "created": created, "form_errors": form_errors,
+         "scopes": services.API_SCOPES, "now": timezone.now()},
+        status=status,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, pk=pk)
+    services.api_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Token {token.name} is revoked; it no longer works.")
+    return redirect("api_tokens")
 
 
 @login_required

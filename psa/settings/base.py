@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "psa",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "psa.middleware.IdempotencyMiddleware",
     "psa.middleware.DomainErrorMiddleware",
 ]
 
@@ -187,9 +189,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "psa.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "psa.api_auth.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["psa.api_auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/minute")},
+    "DEFAULT_PAGINATION_CLASS": "psa.api_auth.Pagination",
+    "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["psa.api.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "psa.api.exception_handler",
@@ -197,8 +207,18 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PSA API",
+    "DESCRIPTION": (
+        "Work to cash: CRM, projects, timesheets, billing and books. Authenticate with a "
+        "personal API token (`Authorization: Bearer psa_…`, created under Account → API "
+        "tokens) or a browser session. Every POST accepts an `Idempotency-Key`. Errors have "
+        'one shape: `{"error": {"code", "message", "fields"}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging: one line per event, carrying the request/job correlation id -----------------

@@ -66,8 +66,10 @@ def test_the_books_api_is_for_finance_only(client, request, uk, persona):
     assert response.json()["error"]["code"] == "permission_denied"
 
 
-def test_anonymous_callers_are_refused(client, uk):
-    assert client.get("/api/v1/ledger/entities/").status_code == 403
+def test_anonymous_callers_are_asked_to_authenticate(client, uk):
+    response = client.get("/api/v1/ledger/entities/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
 
 
 def test_entry_list_query_count_does_not_grow_with_page_size(client, finance, uk):

@@ -55,5 +55,7 @@ def test_production_starts_with_real_settings():
 
 
 def test_tests_use_their_own_redis_database():
-    assert settings.CACHES["default"]["LOCATION"].endswith("/15")
-    assert settings.CELERY_BROKER_URL.endswith("/15")
+    test_db = os.environ.get("TEST_REDIS_DB", "15")
+    assert settings.CACHES["default"]["LOCATION"].endswith(f"/{test_db}")
+    assert settings.CELERY_BROKER_URL.endswith(f"/{test_db}")
+    assert not settings.REDIS_URL.endswith(f"/{test_db}")
