@@ -310,3 +310,24 @@ def test_lead_form_key_service_makes_a_long_random_key(project_manager, default_
             allowed_origins=["www.acme.example"],
         )
     assert "allowed_origins" in exc.value.fields
+
+
+def test_a_keyed_post_without_origin_is_a_server_relay_and_accepted(site_key):
+    response = Client(enforce_csrf_checks=True).post(URL, {**_data(), "form_key": site_key.key})
+    assert response.status_code == 302
+    assert Lead.objects.count() == 1
+
+
+def test_a_keyed_post_whose_referer_is_another_site_is_refused(site_key):
+    response = Client(enforce_csrf_checks=True).post(
+        URL, {**_data(), "form_key": site_key.key}, HTTP_REFERER="https://evil.example/page"
+    )
+    assert response.status_code == 403
+    assert Lead.objects.count() == 0
+
+
+def test_the_keyed_thank_you_page_may_be_framed_by_the_site(client, site_key):
+    response = client.get("/leads/thanks/", {"key": site_key.key})
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    assert "https://www.firm.example" in response["Content-Security-Policy"]
