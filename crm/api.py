@@ -58,6 +58,14 @@ class LeadListQuery(serializers.Serializer):
 class LeadListCreate(generics.GenericAPIView):
     permission_classes = [Sales]
     serializer_class = LeadSerializer
+    api_area = "crm"
+
+    @property
+    def api_scopes(self) -> tuple[str, ...] | None:
+        # A website's token holds only "leads:create": it may post leads, never read them.
+        if self.request.method == "POST":
+            return ("crm:write", "leads:create")
+        return None
 
     @extend_schema(parameters=[LeadListQuery], responses=LeadSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -86,6 +94,7 @@ class LeadListCreate(generics.GenericAPIView):
 class LeadDetail(generics.GenericAPIView):
     permission_classes = [Sales]
     serializer_class = LeadSerializer
+    api_area = "crm"
 
     def get(self, request: Request, pk: int) -> Response:
         return Response(LeadSerializer(selectors.lead_get_for_user(request.user, pk)).data)

@@ -62,3 +62,30 @@ def test_consultants_and_outsiders_get_403(api, request, persona):
     response = api.post("/api/v1/crm/leads/", {}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_a_website_token_may_post_leads_but_not_read_them(project_manager):
+    from psa.services import api_token_create
+
+    LegalEntityFactory(code="acme-uk")
+    _token, plaintext = api_token_create(
+        user=project_manager, name="Website", scopes=["leads:create"]
+    )
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    body = {"legal_entity": "acme-uk", "name": "Priya", "email": "priya@orbital.example"}
+    assert client.post("/api/v1/crm/leads/", body, format="json").status_code == 201
+    assert client.get("/api/v1/crm/leads/").status_code == 403
+    lead = Lead.objects.get()
+    assert client.get(f"/api/v1/crm/leads/{lead.pk}/").status_code == 403
+
+
+def test_a_crm_read_token_reads_but_cannot_post(finance):
+    from psa.services import api_token_create
+
+    LegalEntityFactory(code="acme-uk")
+    LeadFactory()
+    _token, plaintext = api_token_create(user=finance, name="BI", scopes=["crm:read"])
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert client.get("/api/v1/crm/leads/").status_code == 200
+    body = {"legal_entity": "acme-uk", "name": "Priya", "email": "priya@orbital.example"}
+    assert client.post("/api/v1/crm/leads/", body, format="json").status_code == 403
