@@ -9,19 +9,6 @@ from tests.crm.factories import LeadFormKeyFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _role_groups(transactional_db):
-    """The role groups come from a data migration, and an earlier transactional test's flush
-    empties them. (serialized_rollback cannot restore them once such a flush has re-created
-    the content types with new ids.) Autouse, so they exist before the personas are made."""
-    from django.contrib.auth.models import Group
-
-    from psa.roles import Role
-
-    for role in Role:
-        Group.objects.get_or_create(name=role.value)
-
-
 def test_visitor_enquires_and_manager_qualifies_the_lead(page, screenshot, project_manager):
     LeadFormKeyFactory(owner=project_manager, is_default=True, allowed_origins=[])
 
