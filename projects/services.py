@@ -112,3 +112,32 @@ def project_create_from_template(
             f"A project with code {code} exists already.", fields={"code": "Already in use."}
         ) from exc
     return project
+
+
+def milestone_reach(
+    *, milestone: Milestone, on: dt.date, actor: Any = None, actor_label: str = ""
+) -> Milestone:
+    """Mark a planned milestone reached (by a person or a job). Reached twice is quiet; an
+    invoiced milestone cannot go back."""
+    with transaction.atomic():
+        # The claim: only a planned milestone moves, so two workers cannot both reach it.
+        moved = Milestone.objects.filter(pk=milestone.pk, status=MilestoneStatus.PLANNED).update(
+            status=MilestoneStatus.REACHED, reached_on=on
+        )
+        milestone.refresh_from_db()
+        if not moved:
+            if milestone.status == MilestoneStatus.REACHED:
+                return milestone
+            raise errors.Conflict(
+                f"The milestone is {milestone.get_status_display().lower()}.",
+                fields={"status": "Only a planned milestone can be reached."},
+            )
+        audit_record(
+            action="milestone.reached",
+            obj=milestone,
+            actor=actor,
+            actor_label=actor_label,
+            before={"status": MilestoneStatus.PLANNED},
+            after={"status": MilestoneStatus.REACHED, "reached_on": on.isoformat()},
+        )
+    return milestone

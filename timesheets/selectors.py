@@ -249,6 +249,7 @@ class PersonWeek:
     person: Any
     week_start: dt.date
     entries: list[TimeEntry] = field(default_factory=list)
+    policy_notes: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -293,8 +294,17 @@ def approvals_pending(*, approver: Any) -> list[PersonWeek]:
             return []
         qs = qs.filter(project__manager=approver).exclude(person=approver)
     weeks: dict[tuple[int, dt.date], PersonWeek] = {}
-    for e in qs.select_related("person", "project", "task").order_by("date", "project__code"):
+    entries = list(qs.select_related("person", "project", "task").order_by("date", "project__code"))
+    for e in entries:
         monday = week_start(e.date)
         pw = weeks.setdefault((e.person_id, monday), PersonWeek(e.person, monday))
         pw.entries.append(e)
+    # Why the approval policy left a week to the manager, from the audit log (one query).
+    by_entry = {str(e.pk): (e.person_id, week_start(e.date)) for e in entries}
+    for item in week_history(entries, limit=500):
+        event = item["event"]
+        if event.action == "time_entry.policy_routed":
+            pw = weeks[by_entry[event.object_id]]
+            if event.reason not in pw.policy_notes:
+                pw.policy_notes.append(event.reason)
     return sorted(weeks.values(), key=lambda w: (w.week_start, str(w.person)))

@@ -116,3 +116,19 @@ def test_a_taken_code_creates_nothing(template, project_manager):
     assert Project.objects.count() == 1
     assert Milestone.objects.count() == 0
     assert RateCard.objects.count() == 0
+
+
+def test_a_milestone_is_reached_once_and_never_after_invoicing(project_manager):
+    from projects.services import milestone_reach
+    from psa.errors import Conflict
+    from tests.projects.factories import MilestoneFactory
+
+    milestone = MilestoneFactory()
+    day = dt.date(2026, 3, 2)
+    assert milestone_reach(milestone=milestone, on=day, actor=project_manager).status == "reached"
+    assert milestone_reach(milestone=milestone, on=day + dt.timedelta(1)).reached_on == day
+    assert AuditEvent.objects.filter(action="milestone.reached").count() == 1
+    invoiced = MilestoneFactory(status="invoiced")
+    with pytest.raises(Conflict) as exc:
+        milestone_reach(milestone=invoiced, on=day)
+    assert "status" in exc.value.fields

@@ -270,3 +270,18 @@ def test_a_receipt_that_is_not_what_it_claims_is_refused(client, consultant, pro
 def test_outsiders_have_no_expense_page(client, outsider):
     client.force_login(outsider)
     assert client.get("/time/expenses/").status_code == 403
+
+
+def test_the_inbox_says_why_the_policy_left_a_week(client, project_manager, submitted_week):
+    from django.utils import timezone
+
+    from tests.timesheets.factories import ApprovalPolicyFactory
+    from timesheets.services import week_auto_approve
+
+    consultant = TimeEntry.objects.first().person
+    ApprovalPolicyFactory(project=TimeEntry.objects.first().project, max_hours_per_week=20)
+    week_auto_approve(person=consultant, week_start=MON, now=timezone.now())
+    client.force_login(project_manager)
+    page = client.get("/time/approvals/").content.decode()
+    assert "Approval policy:" in page
+    assert "week: 24 h &gt; 20 h a week" in page
