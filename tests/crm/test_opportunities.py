@@ -259,3 +259,46 @@ def test_opportunity_list_and_create_pages(client, finance):
     listing = client.get("/crm/opportunities/")
     assert "Audit" in listing.content.decode()
     assert "5,000.00 EUR" in listing.content.decode()
+
+
+def test_open_an_opportunity_from_a_lead_page(client, project_manager):
+    lead = LeadFactory(company="Helios Solar")
+    client.force_login(project_manager)
+    response = client.post(
+        f"/crm/leads/{lead.pk}/opportunity/",
+        {"name": "Helios discovery", "stage": "prospecting", "value": "48000",
+         "probability": "20"},
+    )  # fmt: skip
+    opp = Opportunity.objects.get()
+    assert response["Location"] == f"/crm/opportunities/{opp.pk}/"
+    assert (opp.lead, opp.customer, opp.currency) == (
+        lead,
+        None,
+        lead.legal_entity.functional_currency,
+    )
+    assert opp.value == Decimal("48000")
+    bad = client.post(
+        f"/crm/leads/{lead.pk}/opportunity/",
+        {"name": "", "stage": "prospecting", "value": "-5", "probability": "20"},
+    )
+    assert bad.status_code == 400
+    assert set(bad.context["form"].errors) >= {"name"}
+
+
+def test_edit_page_updates_an_open_opportunity(client, finance):
+    opp = OpportunityFactory(probability=50)
+    client.force_login(finance)
+    assert client.get(f"/crm/opportunities/{opp.pk}/edit/").status_code == 200
+    data = {"name": opp.name, "stage": "negotiation", "value": "15000", "currency": "GBP",
+            "probability": "80", "expected_close": "2026-12-20"}  # fmt: skip
+    response = client.post(f"/crm/opportunities/{opp.pk}/edit/", {**data, "probability": "120"})
+    assert response.status_code == 400
+    assert "probability" in response.context["form"].errors
+    response = client.post(f"/crm/opportunities/{opp.pk}/edit/", data)
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.stage, opp.probability, opp.expected_close) == (
+        "negotiation",
+        80,
+        dt.date(2026, 12, 20),
+    )
