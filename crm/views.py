@@ -201,7 +201,12 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     """A lead entered by hand; duplicates attach exactly as for the web form."""
     from crm.forms import LeadManualForm
 
-    form = LeadManualForm(request.POST or None, initial={"owner": request.user.pk})
+    default = selectors.lead_form_key_default()
+    initial = {
+        "owner": request.user.pk,
+        "legal_entity": default.legal_entity_id if default else None,
+    }
+    form = LeadManualForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
