@@ -1,0 +1,48 @@
+"""schemathesis against a live server: no 5xx, and responses conform to the OpenAPI schema."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from ledger import rules
+from ledger.services import journal_post
+from psa.services import api_token_create
+from tests.ledger.factories import books
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
+    uk = books(code="uk", functional_currency="GBP")
+    journal_post(
+        legal_entity=uk, event=rules.TimeApproved(amount=D("10.00"), currency="GBP"),
+        date=dt.date(2026, 3, 2), source_type="week", source_id="1",
+    )  # fmt: skip
+    _, token = api_token_create(
+        user=finance, name="schemathesis", scopes=["ledger:write", "crm:write", "projects:write",
+                                                  "timesheets:write", "billing:write"],
+    )  # fmt: skip
+    # Real identifiers, so the calls reach existing objects instead of 404s.
+    (tmp_path / "schemathesis.toml").write_text('[parameters]\n"path.code" = "uk"\n')
+    cli = Path(sys.executable).parent / "schemathesis"
+    result = subprocess.run(
+        [
+            str(cli), "run", f"{live_server.url}/api/v1/schema/?format=json",
+            "--url", live_server.url,
+            "-H", f"Authorization: Bearer {token}",
+            "--checks", "not_a_server_error,response_schema_conformance",
+            "--max-examples", "15",
+            "--generation-deterministic",
+            "--request-timeout", "30",
+            "--suppress-health-check", "all",
+        ],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    print(result.stdout[-3000:])  # noqa: T201 - shown with -s or on failure
+    assert "passed" in result.stdout.lower()
