@@ -124,6 +124,8 @@ class WeekGrid:
     days: list[dt.date]
     rows: list[Row]
     entries: list[TimeEntry]
+    addable: list[dict[str, Any]] = field(default_factory=list)
+    extra_rows: list[str] = field(default_factory=list)
 
     @property
     def day_totals(self) -> list[dict[str, Any]]:
@@ -187,35 +189,63 @@ def project_for_time(person: Any, pk: object) -> Project:
     return project
 
 
-def week_grid(*, person: Any, week_start: dt.date) -> WeekGrid:
-    """The person's week as rows of project/task by day. A fixed number of queries, whatever
-    the number of entries: the week's entries, the open projects and their tasks."""
+def row_key(project_id: int, task_id: int | None) -> str:
+    return f"{project_id}-{task_id or 0}"
+
+
+def week_grid(
+    *, person: Any, week_start: dt.date, extra_rows: frozenset[str] = frozenset()
+) -> WeekGrid:
+    """The person's week as rows of project/task by day.
+
+    Rows shown: those with time this week or last week, those asked for (``extra_rows``,
+    keys "project-task"), and for an open project with neither, all its active tasks (or
+    the project itself when it has none). The other open rows are offered in ``addable``.
+    A fixed number of queries, whatever the number of entries.
+    """
     days = [week_start + dt.timedelta(days=i) for i in range(7)]
     entries = list(
         TimeEntry.objects.for_person(person)
         .in_period(days[0], days[-1])
         .select_related("project", "task")
     )
+    last_week = set(
+        TimeEntry.objects.for_person(person)
+        .in_period(days[0] - dt.timedelta(days=7), days[0] - dt.timedelta(days=1))
+        .values_list("project_id", "task_id")
+        .distinct()
+    )
     can_log = has_role(person, Role.CONSULTANT, Role.PROJECT_MANAGER)
     projects = {p.pk: p for p in projects_open_for_time(person)} if can_log else {}
     tasks = Task.objects.filter(project_id__in=list(projects), active=True)
-    rows: dict[tuple[int, int | None], tuple[Project, Task | None]] = {}
+    open_rows: dict[tuple[int, int | None], tuple[Project, Task | None]] = {}
     with_tasks = set()
     for t in tasks:
-        rows[(t.project_id, t.pk)] = (projects[t.project_id], t)
+        open_rows[(t.project_id, t.pk)] = (projects[t.project_id], t)
         with_tasks.add(t.project_id)
     for pk, p in projects.items():
         if pk not in with_tasks:
-            rows[(pk, None)] = (p, None)
+            open_rows[(pk, None)] = (p, None)
+
+    rows: dict[tuple[int, int | None], tuple[Project, Task | None]] = {}
     by_cell: dict[tuple[int, int | None, dt.date], TimeEntry] = {}
     for e in entries:
         rows.setdefault((e.project_id, e.task_id), (e.project, e.task))
         by_cell[(e.project_id, e.task_id, e.date)] = e
-    ordered = sorted(
-        rows.items(), key=lambda kv: (kv[1][0].code, kv[1][1].name if kv[1][1] else "")
-    )
+    for key, value in open_rows.items():
+        if key in last_week or row_key(*key) in extra_rows:
+            rows.setdefault(key, value)
+    shown_projects = {project_id for project_id, _ in rows}
+    for key, value in open_rows.items():
+        if key[0] not in shown_projects:
+            rows[key] = value
+
+    def order(kv: tuple[Any, tuple[Project, Task | None]]) -> tuple[str, str]:
+        project, task = kv[1]
+        return (project.code, task.name if task else "")
+
     out = []
-    for i, ((project_id, task_id), (project, task)) in enumerate(ordered):
+    for i, ((project_id, task_id), (project, task)) in enumerate(sorted(rows.items(), key=order)):
         row = Row(project=project, task=task)
         for j, day in enumerate(days):
             entry = by_cell.get((project_id, task_id, day))
@@ -225,7 +255,20 @@ def week_grid(*, person: Any, week_start: dt.date) -> WeekGrid:
                 editable = entry.status in EDITABLE_STATUSES and entry.billed_at is None
             row.cells.append(Cell(day, entry, editable, row.key, i, j))
         out.append(row)
-    return WeekGrid(person=person, week_start=week_start, days=days, rows=out, entries=entries)
+    addable = [
+        {"key": row_key(*key), "project": p, "task": t}
+        for key, (p, t) in sorted(open_rows.items(), key=order)
+        if key not in rows
+    ]
+    return WeekGrid(
+        person=person,
+        week_start=week_start,
+        days=days,
+        rows=out,
+        entries=entries,
+        addable=addable,
+        extra_rows=sorted(extra_rows),
+    )
 
 
 def week_history(entries: list[TimeEntry], *, limit: int = 50) -> list[dict[str, Any]]:

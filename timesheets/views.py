@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from timesheets import selectors, services
 from timesheets.models import Expense, ExpenseCategory
 
 LOGGERS = (Role.CONSULTANT, Role.PROJECT_MANAGER)
+_ROW_KEY = re.compile(r"\d+-\d+")
 APPROVERS = (Role.PROJECT_MANAGER, Role.FINANCE)
 
 
@@ -39,7 +41,9 @@ def _week_url(monday: dt.date) -> str:
 @role_required(*LOGGERS)
 def week(request: HttpRequest, day: str | None = None) -> HttpResponse:
     monday = _monday(day)
-    grid = selectors.week_grid(person=request.user, week_start=monday)
+    # Rows asked for with "Add a row" (a plain GET form, so it works without JavaScript).
+    extra = frozenset(k for k in request.GET.getlist("row") if _ROW_KEY.fullmatch(k))
+    grid = selectors.week_grid(person=request.user, week_start=monday, extra_rows=extra)
     return render(
         request,
         "timesheets/week.html",
@@ -87,8 +91,11 @@ def cell(request: HttpRequest) -> HttpResponse:
     except (errors.ValidationFailed, errors.Conflict) as exc:
         # Shown in the cell, which keeps what was typed so it can be corrected in place.
         error = exc.message
-    grid = selectors.week_grid(person=user, week_start=selectors.week_start(date))
-    row = grid.row(f"{project.pk}-{task.pk if task else 0}")
+    key = selectors.row_key(project.pk, task.pk if task else None)
+    grid = selectors.week_grid(
+        person=user, week_start=selectors.week_start(date), extra_rows=frozenset([key])
+    )
+    row = grid.row(key)
     cell = next(c for c in row.cells if c.date == date) if row else None
     if cell is None:  # the row went away (a closed project's last entry was cleared)
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})

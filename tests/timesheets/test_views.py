@@ -285,3 +285,23 @@ def test_the_inbox_says_why_the_policy_left_a_week(client, project_manager, subm
     page = client.get("/time/approvals/").content.decode()
     assert "Approval policy:" in page
     assert "week: 24 h &gt; 20 h a week" in page
+
+
+def test_rows_follow_recent_work_and_more_can_be_added(client, consultant, project):
+    build = TaskFactory(project=project, name="Build")
+    meetings = TaskFactory(project=project, name="Meetings")
+    fresh = ProjectFactory(code="fresh", allow_all_users=True)
+    TaskFactory(project=fresh, name="Discovery")
+    TimeEntryFactory(person=consultant, project=project, task=build, date=MON - dt.timedelta(7))
+    client.force_login(consultant)
+
+    def rows(url):
+        page = client.get(url).content.decode()
+        return page.count(f'id="row-total-{project.pk}-'), page
+
+    count, page = rows(WEEK_URL)
+    assert count == 1  # Build, worked on last week; Meetings is offered instead
+    assert f'<option value="{project.pk}-{meetings.pk}">APOLLO · Meetings</option>' in page
+    assert "Discovery" in page and 'id="row-total-' + str(fresh.pk) in page  # a new project
+    count, page = rows(f"{WEEK_URL}?row={project.pk}-{meetings.pk}&row=x")
+    assert count == 2
