@@ -454,6 +454,20 @@ def _seed_work(report: SeedReport, today: dt.date, users, entities, projects) ->
             )
             report.bump("tasks", int(made))
 
+    # Seeded time without a task goes on the task its note describes (a few UPDATEs).
+    by_note = {
+        "Analysis": ["Workshop with client stakeholders", "Documentation"],
+        "Project management": ["Status meeting and planning"],
+    }
+    for project in projects:
+        tasks = {t.name: t for t in Task.objects.filter(project=project)}
+        untasked = TimeEntry.objects.filter(project=project, task__isnull=True, billed_at=None)
+        moved = 0
+        for name, notes in by_note.items():
+            moved += untasked.filter(note__in=notes).update(task=tasks[name])
+        moved += untasked.update(task=tasks["Build"])
+        report.bump("time entries put on tasks", moved)
+
     for code, (rate, currency) in FIRM_RATES.items():
         entity = entities[code]
         if not RateCard.objects.filter(level=RateLevel.FIRM, legal_entity=entity).exists():
