@@ -58,6 +58,7 @@ class LeadListQuery(serializers.Serializer):
 class LeadListCreate(generics.GenericAPIView):
     permission_classes = [Sales]
     serializer_class = LeadSerializer
+    pagination_class = None  # returns at most 200 leads as a plain list (see get)
     api_area = "crm"
 
     @property
