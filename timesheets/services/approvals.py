@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from projects.models import Project, ProjectStatus
@@ -174,6 +174,22 @@ def policy_failures(
     return failures
 
 
+def _claim(ids: list[int], now: Any) -> set[int]:
+    """Move the entries still submitted to approved; return the ids this call moved.
+
+    The conditional UPDATE ... WHERE status = 'submitted' RETURNING id is the claim: when two
+    runs race, the row lock makes the second wait, and it then finds the rows approved and
+    moves (and records) nothing.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TimeEntry._meta.db_table} SET status = %s, updated_at = %s "  # noqa: S608 - table name from the model
+            "WHERE id = ANY(%s) AND status = %s RETURNING id",
+            [EntryStatus.APPROVED, now, list(ids), EntryStatus.SUBMITTED],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[PolicyDecision]:
     """Apply each project's approval policy to the person's submitted week.
 
@@ -222,16 +238,8 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
                     )
                 decisions.append(PolicyDecision(project, False, failures, len(entries)))
                 continue
-            ids = [e.pk for e in entries]
-            claimed = list(
-                TimeEntry.objects.select_for_update()
-                .filter(pk__in=ids, status=EntryStatus.SUBMITTED)
-                .values_list("pk", flat=True)
-            )
-            # The claim: only rows still submitted move, so a second run approves nothing.
-            count = TimeEntry.objects.filter(pk__in=claimed, status=EntryStatus.SUBMITTED).update(
-                status=EntryStatus.APPROVED, updated_at=now
-            )
+            claimed = _claim([e.pk for e in entries], now)
+            count = len(claimed)
             reason = "Every rule of the approval policy holds."
             for e in entries:
                 if e.pk in claimed:
