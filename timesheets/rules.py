@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from projects.models import Assignment, Project, ProjectStatus
@@ -27,3 +28,10 @@ def can_approve(user: Any, project: Project) -> bool:
     if has_role(user, Role.FINANCE):
         return True
     return has_role(user, Role.PROJECT_MANAGER) and project.manager_id == user.pk
+
+
+def week_tag(entry: Any) -> dict[str, Any]:
+    """Recorded with each audit event about an entry, so the week's history can still be
+    found after the entry itself is deleted."""
+    monday = entry.date - dt.timedelta(days=entry.date.weekday())
+    return {"person": entry.person_id, "week": monday.isoformat()}

@@ -271,15 +271,25 @@ def week_grid(
     )
 
 
-def week_history(entries: list[TimeEntry], *, limit: int = 50) -> list[dict[str, Any]]:
-    """Audit events about these entries, newest first, each with its entry (one query)."""
+def week_history(
+    entries: list[TimeEntry],
+    *,
+    person: Any = None,
+    week_start: dt.date | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Audit events about these entries, newest first, each with its entry (one query).
+    With ``person`` and ``week_start``, also events about the week's entries since deleted."""
     from django.contrib.contenttypes.models import ContentType
 
     from psa.models import AuditEvent
 
     by_id = {str(e.pk): e for e in entries}
+    about = Q(object_id__in=list(by_id))
+    if person is not None and week_start is not None:
+        about |= Q(after__person=person.pk, after__week=week_start.isoformat())
     events = AuditEvent.objects.filter(
-        object_type=ContentType.objects.get_for_model(TimeEntry), object_id__in=list(by_id)
+        about, object_type=ContentType.objects.get_for_model(TimeEntry)
     ).select_related("actor")[:limit]
     return [{"event": ev, "entry": by_id.get(ev.object_id)} for ev in events]
 

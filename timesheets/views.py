@@ -52,7 +52,7 @@ def week(request: HttpRequest, day: str | None = None) -> HttpResponse:
             "today": timezone.localdate(),
             "prev_week": monday - dt.timedelta(days=7),
             "next_week": monday + dt.timedelta(days=7),
-            "history": selectors.week_history(grid.entries),
+            "history": selectors.week_history(grid.entries, person=request.user, week_start=monday),
         },
     )
 

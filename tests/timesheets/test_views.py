@@ -305,3 +305,19 @@ def test_rows_follow_recent_work_and_more_can_be_added(client, consultant, proje
     assert "Discovery" in page and 'id="row-total-' + str(fresh.pk) in page  # a new project
     count, page = rows(f"{WEEK_URL}?row={project.pk}-{meetings.pk}&row=x")
     assert count == 2
+
+
+def test_the_week_history_keeps_a_rejection_after_the_entry_is_removed(
+    client, consultant, project_manager, project
+):
+    from timesheets.services import week_reject
+
+    TimeEntryFactory(person=consultant, project=project, date=MON, status="submitted")
+    week_reject(actor=project_manager, person=consultant, week_start=MON, reason="Wrong week")
+    client.force_login(consultant)
+    post_cell(client, project, "0")  # the fix: the time did not belong here
+    assert not TimeEntry.objects.exists()
+    page = client.get(WEEK_URL).content.decode()
+    assert "Wrong week" in page
+    assert "(removed)" in page
+    assert "deleted" in page

@@ -18,7 +18,7 @@ from psa.audit import audit_record
 from psa.models import AuditEvent
 from psa.roles import Role, has_role
 from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
-from timesheets.rules import can_approve
+from timesheets.rules import can_approve, week_tag
 
 POLICY_ACTOR = "policy:auto-approve"
 
@@ -60,7 +60,7 @@ def week_approve(
                 obj=entry,
                 actor=actor,
                 before={"status": EntryStatus.SUBMITTED},
-                after={"status": EntryStatus.APPROVED},
+                after={"status": EntryStatus.APPROVED, **week_tag(entry)},
             )
     return len(entries)
 
@@ -96,7 +96,7 @@ def week_reject(
                 obj=entry,
                 actor=actor,
                 before={"status": EntryStatus.SUBMITTED},
-                after={"status": EntryStatus.REJECTED},
+                after={"status": EntryStatus.REJECTED, **week_tag(entry)},
                 reason=reason,
             )
     return len(entries)
@@ -234,7 +234,7 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
                         obj=e,
                         actor_label=POLICY_ACTOR,
                         reason=reason,
-                        after={"checked_at": now.isoformat()},
+                        after={"checked_at": now.isoformat(), **week_tag(e)},
                     )
                 decisions.append(PolicyDecision(project, False, failures, len(entries)))
                 continue
@@ -248,7 +248,7 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
                         obj=e,
                         actor_label=POLICY_ACTOR,
                         before={"status": EntryStatus.SUBMITTED},
-                        after={"status": EntryStatus.APPROVED, "policy": policy.pk},
+                        after={"status": EntryStatus.APPROVED, "policy": policy.pk, **week_tag(e)},
                         reason=reason,
                     )
             decisions.append(PolicyDecision(project, True, [], count))

@@ -14,7 +14,7 @@ from projects.models import Project, Task
 from psa import errors
 from psa.audit import audit_record
 from timesheets.models import EntryStatus, TimeEntry
-from timesheets.rules import can_log_time
+from timesheets.rules import can_log_time, week_tag
 
 MAX_DAY = Decimal(24)
 EDITABLE = (EntryStatus.DRAFT, EntryStatus.REJECTED)
@@ -114,6 +114,15 @@ def time_entry_save(
             )
         if amount == 0:
             if entry is not None:
+                if entry.status == EntryStatus.REJECTED:
+                    # The week's history keeps the rejection and how it was resolved.
+                    audit_record(
+                        action="time_entry.deleted",
+                        obj=entry,
+                        actor=actor,
+                        before={"status": entry.status, "hours": str(entry.hours)},
+                        after=week_tag(entry),
+                    )
                 entry.delete()
             return None
         if entry is None:
@@ -181,7 +190,7 @@ def week_submit(*, actor: Any, person: Any, week_start: dt.date) -> int:
                 obj=entry,
                 actor=actor,
                 before=before,
-                after={"status": entry.status},
+                after={"status": entry.status, **week_tag(entry)},
             )
     return len(entries)
 
