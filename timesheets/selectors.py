@@ -303,6 +303,7 @@ class PersonWeek:
     week_start: dt.date
     entries: list[TimeEntry] = field(default_factory=list)
     policy_notes: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -356,8 +357,8 @@ def approvals_pending(*, approver: Any) -> list[PersonWeek]:
     by_entry = {str(e.pk): (e.person_id, week_start(e.date)) for e in entries}
     for item in week_history(entries, limit=500):
         event = item["event"]
-        if event.action == "time_entry.policy_routed":
-            pw = weeks[by_entry[event.object_id]]
-            if event.reason not in pw.policy_notes:
-                pw.policy_notes.append(event.reason)
+        pw = weeks[by_entry[event.object_id]]
+        pw.history.append(item)
+        if event.action == "time_entry.policy_routed" and event.reason not in pw.policy_notes:
+            pw.policy_notes.append(event.reason)
     return sorted(weeks.values(), key=lambda w: (w.week_start, str(w.person)))

@@ -285,6 +285,8 @@ def test_the_inbox_says_why_the_policy_left_a_week(client, project_manager, subm
     page = client.get("/time/approvals/").content.decode()
     assert "Approval policy:" in page
     assert "week: 24 h &gt; 20 h a week" in page
+    assert "History (3)" in page
+    assert "policy:auto-approve · policy_routed" in page
 
 
 def test_rows_follow_recent_work_and_more_can_be_added(client, consultant, project):
