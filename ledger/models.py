@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from psa.models import DeliveryMessage, DeliveryStatus
 from psa.validators import country_code, currency_check, currency_code
 
 AMOUNT = {"max_digits": 20, "decimal_places": 2}
@@ -260,36 +261,17 @@ class Integration(models.Model):
         return f"{self.legal_entity.code}: {self.get_mode_display()}"
 
 
-class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERING = "delivering", "Delivering"
-    DELIVERED = "delivered", "Delivered"
-    DEAD = "dead", "Dead-lettered"
+OutboxStatus = DeliveryStatus
 
 
-class OutboxMessage(models.Model):
-    """A message to an outside system, written in the same transaction as the change."""
+class OutboxMessage(DeliveryMessage):
+    """A message to the entity's accounting system, written in the same transaction as the
+    change and delivered by psa.delivery."""
 
     legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="outbox")
-    topic = models.CharField(max_length=60)
-    payload = models.JSONField()
-    # Sent as the Idempotency-Key header: the receiver can drop a redelivery.
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    status = models.CharField(max_length=12, choices=OutboxStatus.choices, default="pending")
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    correlation_id = models.CharField(max_length=64, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(DeliveryMessage.Meta):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.topic} {self.idempotency_key} ({self.status})"
 
 
 class OutboxAttempt(models.Model):
