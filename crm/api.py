@@ -23,7 +23,7 @@ Sales = role_permission(Role.PROJECT_MANAGER, Role.FINANCE)
 
 class LeadSerializer(serializers.ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code")
-    owner = serializers.EmailField(source="owner.email", default=None)
+    owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
 
     class Meta:
         model = Lead

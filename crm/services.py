@@ -65,7 +65,10 @@ def website_domain(website: str) -> str:
     text = website.strip().lower()
     if not text:
         return ""
-    host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
+    try:
+        host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
+    except ValueError:  # e.g. an unbalanced "[" (an invalid IPv6 literal)
+        return ""
     return host.removeprefix("www.")
 
 

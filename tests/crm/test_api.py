@@ -89,3 +89,12 @@ def test_a_crm_read_token_reads_but_cannot_post(finance):
     assert client.get("/api/v1/crm/leads/").status_code == 200
     body = {"legal_entity": "acme-uk", "name": "Priya", "email": "priya@orbital.example"}
     assert client.post("/api/v1/crm/leads/", body, format="json").status_code == 403
+
+
+def test_a_lead_without_owner_or_with_a_broken_website_is_served(api, finance):
+    from crm.services import website_domain
+
+    assert website_domain("http://[broken") == ""
+    lead = LeadFactory(owner=None)
+    api.force_authenticate(finance)
+    assert api.get(f"/api/v1/crm/leads/{lead.pk}/").json()["owner"] is None
