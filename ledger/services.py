@@ -229,10 +229,18 @@ def _write(entry: JournalEntry, pairs: list[tuple[int, rules.Line]]) -> None:
 
 
 def _outbox_for_entry(entry: JournalEntry) -> None:
-    """In journal-post mode, the entry travels to the accounting system via the outbox."""
+    """Webhook subscribers hear of the entry; in journal-post mode it also travels to the
+    accounting system via the outbox."""
     from ledger.outbox import integration_publish
     from ledger.selectors import entry_payload
+    from psa.webhooks import webhooks_emit
 
+    webhooks_emit(
+        event="journal.posted",
+        data={"entry_id": entry.pk, "legal_entity": entry.legal_entity.code,
+              "date": entry.date.isoformat(), "event": entry.event,
+              "source": f"{entry.source_type}:{entry.source_id}"},
+    )  # fmt: skip
     if not Integration.objects.filter(
         legal_entity_id=entry.legal_entity_id, mode=IntegrationMode.JOURNAL_POST
     ).exists():

@@ -36,6 +36,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "deliver-webhooks": {
+        "task": "psa.tasks.deliver_due_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "clear-expired-sessions": {
         "task": "psa.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

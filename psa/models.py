@@ -170,3 +170,47 @@ class DeliveryMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.idempotency_key} ({self.status})"
+
+
+class WebhookSubscription(models.Model):
+    """An API client's request to be told, by a signed HTTP POST, when events happen."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    # HMAC-SHA256 key for the X-Signature header, generated for the subscriber.
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({', '.join(self.events)})"
+
+
+class WebhookDelivery(DeliveryMessage):
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.CharField(max_length=40, db_index=True)
+
+    class Meta(DeliveryMessage.Meta):
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"

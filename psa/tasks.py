@@ -21,3 +21,21 @@ def heartbeat() -> str:
 @shared_task(name="psa.tasks.clear_expired_sessions", ignore_result=True)
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+
+
+@shared_task(name="psa.tasks.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: int) -> str:
+    from psa.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="psa.tasks.deliver_due_webhooks", ignore_result=True)
+def deliver_due_webhooks() -> int:
+    """Beat: send every delivery whose retry is due (each is claimed, so overlap is safe)."""
+    from psa.webhooks import webhook_deliver, webhooks_due
+
+    due = webhooks_due()
+    for delivery_id in due:
+        webhook_deliver(delivery_id=delivery_id)
+    return len(due)
