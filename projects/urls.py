@@ -8,4 +8,5 @@ app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="list"),
     path("<slug:code>/", views.project_detail, name="detail"),
+    path("<slug:code>/milestones/<int:pk>/reach/", views.milestone_reach, name="milestone_reach"),
 ]

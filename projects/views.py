@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from projects import selectors
-from projects.models import RateCard
+from projects import selectors, services
+from projects.models import MilestoneStatus, RateCard
+from psa import errors
 from psa.roles import Role, has_role, role_required
 
 VIEWERS = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)
@@ -33,6 +37,8 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
             "burn": selectors.project_burn(project),
             "team": selectors.project_team(project),
             "milestones": project.milestones.select_related("service_item"),
+            "can_manage": show_money,
+            "planned": MilestoneStatus.PLANNED,
             "tasks": project.tasks.all(),
             "rates": (
                 RateCard.objects.filter(project=project).select_related("person")
@@ -42,3 +48,17 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
             "activity": selectors.project_activity(project),
         },
     )
+
+
+@require_POST
+@role_required(Role.PROJECT_MANAGER, Role.FINANCE)
+def milestone_reach(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    project = selectors.project_get_for_user(request.user, code)
+    if not (has_role(request.user, Role.FINANCE) or project.manager_id == request.user.pk):
+        raise errors.PermissionDenied("Only the project's manager or finance marks milestones.")
+    milestone = project.milestones.filter(pk=pk).first()
+    if milestone is None:
+        raise errors.NotFound("No such milestone.")
+    services.milestone_reach(milestone=milestone, on=timezone.localdate(), actor=request.user)
+    messages.success(request, f"{milestone.name} reached.")
+    return redirect("projects:detail", code=project.code)

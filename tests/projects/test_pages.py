@@ -105,3 +105,19 @@ def test_who_sees_which_project_page(client, consultant, finance, outsider, proj
     client.force_login(outsider)
     assert client.get("/projects/").status_code == 403
     assert client.get("/projects/apollo/").status_code == 403
+
+
+def test_the_manager_marks_a_milestone_reached(client, project_manager, consultant, project):
+    milestone = MilestoneFactory(project=project, name="Go-live")
+    url = f"/projects/apollo/milestones/{milestone.pk}/reach/"
+    client.force_login(consultant)
+    assert client.post(url).status_code == 403
+    client.force_login(project_manager)
+    page = client.get("/projects/apollo/").content.decode()
+    assert "Mark reached" in page
+    response = client.post(url, follow=True)
+    assert "Go-live reached." in response.content.decode()
+    milestone.refresh_from_db()
+    assert milestone.status == "reached"
+    other = MilestoneFactory()  # on a project this manager cannot see
+    assert client.post(f"/projects/apollo/milestones/{other.pk}/reach/").status_code == 404
