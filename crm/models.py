@@ -170,7 +170,8 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(models.functions.Lower("email"), name="lead_email_lower")]
+        # Duplicate detection compares e-mails with iexact, which PostgreSQL runs as UPPER().
+        indexes = [models.Index(models.functions.Upper("email"), name="lead_email_upper")]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status=LeadStatus.DISQUALIFIED)
