@@ -141,3 +141,84 @@ def milestone_reach(
             after={"status": MilestoneStatus.REACHED, "reached_on": on.isoformat()},
         )
     return milestone
+
+
+def rate_card_change(
+    *,
+    project: Project,
+    rate: object,
+    effective_from: dt.date,
+    person: Any = None,
+    role: str = "",
+    actor: Any = None,
+) -> RateCard:
+    """A new rate on the project from ``effective_from``: for one person, for a role, or the
+    project default. The line in force until then is ended the day before; lines are never
+    edited in place, so time already logged keeps the rate of its day."""
+    from decimal import InvalidOperation
+
+    try:
+        amount = Decimal(str(rate).strip())
+    except InvalidOperation:
+        raise errors.ValidationFailed(
+            "The rate is not a number.", fields={"rate": "Not a number."}
+        ) from None
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise errors.ValidationFailed(
+            "The rate is a positive amount with at most two decimals.",
+            fields={"rate": "e.g. 125.00"},
+        )
+    if amount >= Decimal("1e8"):
+        raise errors.ValidationFailed("The rate is too large.", fields={"rate": "Too large."})
+    role = (role or "").strip()
+    if person is not None and role:
+        raise errors.ValidationFailed(
+            "A rate is for a person or for a role, not both.", fields={"role": "Leave empty."}
+        )
+    if person is not None and not project.assignments.filter(person=person).exists():
+        raise errors.ValidationFailed(
+            "That person is not on the project.", fields={"person": "Not assigned."}
+        )
+    level = (
+        RateLevel.PERSON_ON_PROJECT
+        if person is not None
+        else RateLevel.ROLE_ON_PROJECT
+        if role
+        else RateLevel.PROJECT
+    )
+    with transaction.atomic():
+        # Lock the project so two changes of the same rate cannot both end the same line.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        same = RateCard.objects.filter(project=project, level=level, person=person, role=role)
+        if same.filter(effective_from__gte=effective_from).exists():
+            raise errors.ValidationFailed(
+                "A later rate exists already; a change starts after the last one.",
+                fields={"effective_from": "After the latest start date."},
+            )
+        for line in same.filter(effective_to__isnull=True) | same.filter(
+            effective_to__gte=effective_from
+        ):
+            line.effective_to = effective_from - dt.timedelta(days=1)
+            line.save(update_fields=["effective_to"])
+        line = RateCard.objects.create(
+            project=project,
+            level=level,
+            person=person,
+            role=role,
+            rate=amount,
+            currency=project.currency,
+            effective_from=effective_from,
+        )
+        audit_record(
+            action="rate_card.changed",
+            obj=project,
+            actor=actor,
+            after={
+                "level": level,
+                "person": getattr(person, "pk", None),
+                "role": role,
+                "rate": str(amount),
+                "from": effective_from.isoformat(),
+            },
+        )
+    return line

@@ -38,6 +38,7 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
             "team": selectors.project_team(project),
             "milestones": project.milestones.select_related("service_item"),
             "can_manage": show_money,
+            "roles": sorted({a.role for a in project.assignments.all() if a.role}),
             "planned": MilestoneStatus.PLANNED,
             "tasks": project.tasks.all(),
             "rates": (
@@ -61,4 +62,43 @@ def milestone_reach(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         raise errors.NotFound("No such milestone.")
     services.milestone_reach(milestone=milestone, on=timezone.localdate(), actor=request.user)
     messages.success(request, f"{milestone.name} reached.")
+    return redirect("projects:detail", code=project.code)
+
+
+@require_POST
+@role_required(Role.PROJECT_MANAGER, Role.FINANCE)
+def rate_change(request: HttpRequest, code: str) -> HttpResponse:
+    import datetime as dt
+
+    project = selectors.project_get_for_user(request.user, code)
+    if not (has_role(request.user, Role.FINANCE) or project.manager_id == request.user.pk):
+        raise errors.PermissionDenied("Only the project's manager or finance changes rates.")
+    who = request.POST.get("who", "")
+    person = None
+    if who.startswith("person:"):
+        person_id = who.removeprefix("person:")
+        assignment = project.assignments.filter(
+            person_id=int(person_id) if person_id.isdigit() else 0
+        ).first()
+        if assignment is None:
+            raise errors.NotFound("No such person on the project.")
+        person = assignment.person
+    try:
+        start = dt.date.fromisoformat(request.POST.get("effective_from", ""))
+    except ValueError:
+        messages.error(request, "Rate not changed: pick the day it starts.")
+        return redirect("projects:detail", code=project.code)
+    try:
+        services.rate_card_change(
+            project=project,
+            rate=request.POST.get("rate", ""),
+            effective_from=start,
+            person=person,
+            role=who.removeprefix("role:") if who.startswith("role:") else "",
+            actor=request.user,
+        )
+    except errors.ValidationFailed as exc:
+        messages.error(request, f"Rate not changed: {exc.message}")
+    else:
+        messages.success(request, "Rate changed.")
     return redirect("projects:detail", code=project.code)

@@ -87,3 +87,57 @@ def test_rate_resolution(lines, who, day, expected):
     # The SQL expression used for money totals agrees with the Python-facing selector.
     entry = TimeEntryFactory(project=project, person=people[who], date=day)
     assert TimeEntry.objects.annotate(rate=entry_rate()).get(pk=entry.pk).rate == want
+
+
+# --- changing a rate ----------------------------------------------------------------------
+
+
+def test_a_rate_change_ends_the_old_line_the_day_before(project, consultant, project_manager):
+    from projects.services import rate_card_change
+
+    rate_card_change(project=project, rate="100", effective_from=JAN1, actor=project_manager)
+    rate_card_change(project=project, rate="150", effective_from=JAN1, person=consultant)
+    rate_card_change(project=project, rate="160", effective_from=WED, person=consultant)
+    assert rate_resolve(project=project, person=consultant, on=TUE) == Decimal("150")
+    assert rate_resolve(project=project, person=consultant, on=WED) == Decimal("160")
+    assert rate_resolve(project=project, person=project_manager, on=WED) == Decimal("100")
+    old = RateCard.objects.get(rate=150)
+    assert (old.effective_from, old.effective_to) == (JAN1, TUE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"rate": "abc"}, "rate"),
+        ({"rate": "-5"}, "rate"),
+        ({"rate": "1.234"}, "rate"),
+        ({"role": "Senior", "person": "consultant"}, "role"),
+        ({"person": "outsider"}, "person"),
+        ({"effective_from": JAN1}, "effective_from"),  # not after the latest line
+    ],
+)
+def test_bad_rate_changes_name_the_field(request, project, kwargs, field):
+    from projects.services import rate_card_change
+    from psa.errors import ValidationFailed
+
+    rate_card_change(project=project, rate="100", effective_from=JAN1)
+    if "person" in kwargs:
+        kwargs["person"] = request.getfixturevalue(kwargs["person"])
+    with pytest.raises(ValidationFailed) as exc:
+        rate_card_change(project=project, **{"rate": "120", "effective_from": WED, **kwargs})
+    assert field in exc.value.fields
+
+
+def test_the_manager_changes_a_rate_on_the_project_page(
+    client, project_manager, consultant, project
+):
+    client.force_login(project_manager)
+    response = client.post(
+        "/projects/apollo/rates/",
+        {"who": f"person:{consultant.pk}", "rate": "175", "effective_from": "2026-11-18"},
+        follow=True,
+    )
+    assert "Rate changed." in response.content.decode()
+    assert rate_resolve(project=project, person=consultant, on=WED) == Decimal("175")
+    client.force_login(consultant)
+    assert client.post("/projects/apollo/rates/", {"rate": "1"}).status_code == 403
