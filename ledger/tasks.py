@@ -15,7 +15,11 @@ def deliver_outbox_message(message_id: int) -> str:
 @shared_task(name="ledger.tasks.deliver_due_outbox", ignore_result=True)
 def deliver_due_outbox() -> int:
     """Beat: send every message whose retry is due (each is claimed, so overlap is safe)."""
-    due = outbox_due()
-    for message_id in due:
-        outbox_deliver(message_id=message_id)
+    from psa.delivery import record_delivery
+    from psa.jobs import job_run
+
+    with job_run("deliver-outbox") as run:
+        due = outbox_due()
+        for message_id in due:
+            record_delivery(run, message_id, outbox_deliver(message_id=message_id))
     return len(due)

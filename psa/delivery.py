@@ -163,3 +163,13 @@ def retry(*, model: type[models.Model], pk: int, actor: Any, action: str) -> Any
         locked.save(update_fields=["status", "next_attempt_at", "attempts"])
         audit_record(action=action, obj=locked, actor=actor, before=before)
     return locked
+
+
+def record_delivery(run: Any, pk: int, status: str) -> None:
+    """Count one attempt's outcome on a job run (psa.jobs)."""
+    if status == DeliveryStatus.DELIVERED:
+        run.processed()
+    elif status == "skipped":
+        run.skipped()
+    else:
+        run.failed(f"message {pk}", f"not delivered yet ({status})")

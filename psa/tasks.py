@@ -20,7 +20,11 @@ def heartbeat() -> str:
 
 @shared_task(name="psa.tasks.clear_expired_sessions", ignore_result=True)
 def clear_expired_sessions() -> None:
-    call_command("clearsessions")
+    from psa.jobs import job_run
+
+    with job_run("clear-expired-sessions") as run:
+        call_command("clearsessions")
+        run.processed()
 
 
 @shared_task(name="psa.tasks.deliver_webhook", ignore_result=True)
@@ -33,9 +37,12 @@ def deliver_webhook(delivery_id: int) -> str:
 @shared_task(name="psa.tasks.deliver_due_webhooks", ignore_result=True)
 def deliver_due_webhooks() -> int:
     """Beat: send every delivery whose retry is due (each is claimed, so overlap is safe)."""
+    from psa.delivery import record_delivery
+    from psa.jobs import job_run
     from psa.webhooks import webhook_deliver, webhooks_due
 
-    due = webhooks_due()
-    for delivery_id in due:
-        webhook_deliver(delivery_id=delivery_id)
+    with job_run("deliver-webhooks") as run:
+        due = webhooks_due()
+        for delivery_id in due:
+            record_delivery(run, delivery_id, webhook_deliver(delivery_id=delivery_id))
     return len(due)

@@ -41,6 +41,7 @@ account_urls = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include(account_urls)),
+    path("operations/", views.operations, name="operations"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

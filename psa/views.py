@@ -16,6 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from psa import errors, health, ratelimit, services
+from psa.models import JobRun
+from psa.roles import Role, role_required
 from psa.selectors import dashboard_for
 
 
@@ -105,6 +107,33 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token {token.name} is revoked; it no longer works.")
     return redirect("api_tokens")
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def operations(request: HttpRequest) -> HttpResponse:
+    """What the automation did, what it will do next, and what needs a person."""
+    from psa import operations as ops
+
+    now = timezone.now()
+    job_filter = request.GET.get("job", "")
+    runs = JobRun.objects.all()
+    if job_filter:
+        runs = runs.filter(job=job_filter)
+    unbilled = ops.unbilled_approved_time()
+    return render(
+        request,
+        "operations.html",
+        {
+            "now": now,
+            "jobs": ops.jobs_overview(now),
+            "runs": runs[:30],
+            "job_filter": job_filter,
+            "queue": ops.queue_depth(),
+            "unbilled": unbilled,
+            "unbilled_hours": ops.total(unbilled, "hours"),
+            "deliveries": ops.failed_deliveries(now),
+        },
+    )
 
 
 @login_required
