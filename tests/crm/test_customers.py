@@ -11,6 +11,7 @@ from psa import errors
 from tests.crm.factories import ContactFactory, CustomerFactory
 from tests.ledger.factories import LegalEntityFactory
 from tests.projects.factories import ProjectFactory
+from tests.psa.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,21 @@ def test_add_contact_with_htmx_returns_the_contacts_fragment(client, finance):
     assert response.status_code == 200
     assert "Dana Lee" in response.content.decode()
     assert customer.contacts.get().title == "CFO"
+
+
+def test_the_customer_list_query_count_does_not_grow_with_customers(client, finance):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(finance)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/crm/customers/").status_code == 200
+        return len(ctx.captured_queries)
+
+    CustomerFactory(account_manager=finance)
+    few = queries()
+    for n in range(20):
+        CustomerFactory(account_manager=UserFactory(), name=f"More {n}")
+    assert queries() == few

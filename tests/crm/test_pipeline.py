@@ -219,3 +219,24 @@ def test_a_manager_enters_a_lead_by_hand(client, project_manager):
 def test_consultants_cannot_enter_leads(client, consultant):
     client.force_login(consultant)
     assert client.get("/crm/leads/new/").status_code == 403
+
+
+def test_the_pipeline_query_count_does_not_grow_with_leads(client, project_manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(project_manager)
+    customer = CustomerFactory()
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/crm/leads/").status_code == 200
+        return len(ctx.captured_queries)
+
+    LeadFactory(customer=customer)
+    few = queries()
+    for status in LeadStatus:
+        LeadFactory.create_batch(
+            8, status=status, customer=customer, disqualify_reason="spam", owner=project_manager
+        )
+    assert queries() == few
