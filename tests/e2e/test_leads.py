@@ -90,3 +90,41 @@ def test_manager_wins_an_opportunity_and_gets_customer_and_project(
     screenshot(page, "customer")
     opp.refresh_from_db()
     assert opp.stage == OpportunityStage.WON
+
+
+@pytest.fixture
+def firm_website(tmp_path):
+    """The firm's own website on another origin, serving one page that frames our form."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_form_embedded_on_the_firms_website_works(
+    page, screenshot, live_server, project_manager, firm_website
+):
+    folder, origin = firm_website
+    key = LeadFormKeyFactory(owner=project_manager, allowed_origins=[origin])
+    (folder / "contact.html").write_text(
+        "<!doctype html><title>Acme · Contact</title><h1>Contact Acme</h1>"
+        f'<iframe title="Enquiry form" src="{live_server.url}/leads/new/?key={key.key}"'
+        ' width="640" height="900" style="border:0"></iframe>'
+    )
+    page.goto(f"{origin}/contact.html")
+    form = page.frame_locator("iframe[title='Enquiry form']")
+    form.get_by_label("Your name").fill("Priya Shah")
+    form.get_by_label("E-mail").fill("priya@orbitalfoods.example")
+    form.get_by_label("How can we help?").fill("Found you on your website.")
+    form.get_by_role("button", name="Send").click()
+    form.get_by_role("heading", name="Thank you — we got your message").wait_for()
+    screenshot(page, "embedded-thanks")
+    lead = Lead.objects.get()
+    assert (lead.legal_entity, lead.owner) == (key.legal_entity, project_manager)
