@@ -48,6 +48,13 @@ def test_visitor_enquires_and_manager_qualifies_the_lead(page, screenshot, proje
     screenshot(page, "qualified")
     assert Lead.objects.get().status == LeadStatus.QUALIFIED
 
+    # The lead's page shows the enquiry and its history.
+    qualified.get_by_role("link", name="Priya Shah").click()
+    page.wait_for_url("**/crm/leads/*/")
+    assert "We need a data platform assessment in Q1." in page.inner_text("main")
+    assert "lead.qualify" in page.get_by_role("region", name="History").inner_text()
+    screenshot(page, "lead-detail")
+
 
 def test_manager_wins_an_opportunity_and_gets_customer_and_project(
     page, screenshot, project_manager
