@@ -184,9 +184,24 @@ def lead_thanks(request: HttpRequest) -> HttpResponse:
 # --- the lead pipeline --------------------------------------------------------------------
 
 
-def _pipeline_response(request: HttpRequest) -> HttpResponse:
-    ctx = {"columns": selectors.lead_pipeline(request.user)}
+def _pipeline_response(
+    request: HttpRequest, error: errors.DomainError | None = None
+) -> HttpResponse:
+    ctx = {"columns": selectors.lead_pipeline(request.user), "board_error": error}
     return render(request, "crm/lead_pipeline.html#board", ctx)
+
+
+def _lead_action(request: HttpRequest, action: Any) -> HttpResponse | None:
+    """Run a pipeline action. For htmx a refused move (e.g. someone else just converted the
+    lead) comes back as the refreshed board with the message, since htmx does not swap 4xx
+    responses; plain requests let the error become its 4xx page."""
+    try:
+        action()
+    except errors.DomainError as exc:
+        if not request.htmx:
+            raise
+        return _pipeline_response(request, error=exc)
+    return None
 
 
 @role_required(*SALES)
@@ -253,16 +268,19 @@ def _after_lead_action(request: HttpRequest, lead_pk: int) -> HttpResponse:
 @role_required(*SALES)
 def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get_for_user(request.user, pk)
-    services.lead_qualify(lead=lead, actor=request.user)
-    return _after_lead_action(request, lead.pk)
+    refused = _lead_action(request, lambda: services.lead_qualify(lead=lead, actor=request.user))
+    return refused or _after_lead_action(request, lead.pk)
 
 
 @require_POST
 @role_required(*SALES)
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get_for_user(request.user, pk)
-    lead = services.lead_convert(lead=lead, actor=request.user)
+    refused = _lead_action(request, lambda: services.lead_convert(lead=lead, actor=request.user))
+    if refused:
+        return refused
     if not request.htmx and request.POST.get("next") != "pipeline":
+        lead.refresh_from_db(fields=["customer"])
         return redirect("crm:customer_detail", pk=lead.customer_id)
     return _after_lead_action(request, lead.pk)
 
@@ -271,8 +289,11 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*SALES)
 def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get_for_user(request.user, pk)
-    services.lead_disqualify(lead=lead, actor=request.user, reason=request.POST.get("reason", ""))
-    return _after_lead_action(request, lead.pk)
+    reason = request.POST.get("reason", "")
+    refused = _lead_action(
+        request, lambda: services.lead_disqualify(lead=lead, actor=request.user, reason=reason)
+    )
+    return refused or _after_lead_action(request, lead.pk)
 
 
 @require_POST

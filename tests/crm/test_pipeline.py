@@ -240,3 +240,15 @@ def test_the_pipeline_query_count_does_not_grow_with_leads(client, project_manag
             8, status=status, customer=customer, disqualify_reason="spam", owner=project_manager
         )
     assert queries() == few
+
+
+def test_a_refused_htmx_move_returns_the_board_with_the_message(client, project_manager):
+    lead = LeadFactory(name="Gone Away", status=LeadStatus.DISQUALIFIED, disqualify_reason="spam")
+    client.force_login(project_manager)
+    response = client.post(f"/crm/leads/{lead.pk}/qualify/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200  # htmx swaps only 2xx: the board shows the refusal
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="board"')
+    assert 'role="alert"' in html and "cannot be qualified" in html
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.DISQUALIFIED
