@@ -288,3 +288,25 @@ class OutboxAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+class FxRate(models.Model):
+    """Functional units per one unit of ``currency`` on ``date`` (the last known rate applies
+    to later days until a new one is entered)."""
+
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    functional_currency = models.CharField(max_length=3, validators=[currency_code])
+    date = models.DateField()
+    rate = models.DecimalField(**RATE)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "functional_currency", "date"], name="fx_rate_unique_day"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fx_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} {self.functional_currency} on {self.date}"

@@ -243,3 +243,17 @@ def entry_payload(entry: JournalEntry) -> dict[str, Any]:
             for ln in lines
         ],
     }
+
+
+def fx_rate_for(*, currency: str, functional: str, on: dt.date) -> Decimal | None:
+    """The rate in force on ``on`` (the latest entered on or before it); 1 for the same
+    currency; None when no rate is known."""
+    from ledger.models import FxRate
+
+    if currency == functional:
+        return Decimal(1)
+    return (
+        FxRate.objects.filter(currency=currency, functional_currency=functional, date__lte=on)
+        .values_list("rate", flat=True)
+        .first()
+    )
