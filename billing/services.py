@@ -487,6 +487,7 @@ def invoice_issue(
             actor_label=actor_label,
             after={"number": locked.number, "total": locked.total, "due_date": locked.due_date},
         )
+        _publish(locked)
         from psa.webhooks import webhooks_emit
 
         if locked.kind == InvoiceKind.INVOICE:
@@ -501,6 +502,64 @@ def invoice_issue(
                 },
             )
     return locked
+
+
+def _publish(invoice: Invoice) -> None:
+    """Tell the accounting system, in the modes that want invoices (ledger.outbox.MODE_TOPICS):
+    "invoice line trigger" gets the lines; "invoice post" gets the customer and the document."""
+    from ledger.outbox import integration_publish
+
+    customer = invoice.customer
+    lines = [
+        {
+            "position": ln.position,
+            "kind": ln.kind,
+            "description": ln.description,
+            "quantity": str(ln.quantity),
+            "unit_price": str(ln.unit_price),
+            "net": str(ln.net),
+            "tax_rate": str(ln.tax_rate_value),
+            "tax": str(ln.tax),
+            "project_id": ln.project_id,
+        }
+        for ln in invoice.lines.all()
+    ]
+    document = {
+        "id": invoice.pk,
+        "kind": invoice.kind,
+        "number": invoice.number,
+        "credits": invoice.credits_id,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency": invoice.currency,
+        "customer_id": customer.pk,
+        "subtotal": str(invoice.subtotal),
+        "tax_total": str(invoice.tax_total),
+        "total": str(invoice.total),
+        "reverse_charge_note": invoice.reverse_charge_note,
+        "lines": lines,
+    }
+    entity, key = invoice.legal_entity, f"{invoice.kind}-{invoice.pk}"
+    integration_publish(
+        legal_entity=entity, topic="invoice.lines", payload=document, key=f"{key}-lines"
+    )
+    integration_publish(
+        legal_entity=entity,
+        topic="customer.upserted",
+        key=f"{key}-customer",
+        payload={
+            "id": customer.pk,
+            "name": customer.name,
+            "legal_name": customer.legal_name,
+            "billing_address": customer.billing_address,
+            "country": customer.country,
+            "tax_id": customer.tax_id,
+            "email": customer.billing_email,
+            "currency": customer.currency,
+        },
+    )
+    topic = "credit_note.posted" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice.posted"
+    integration_publish(legal_entity=entity, topic=topic, payload=document, key=f"{key}-post")
 
 
 def invoice_void(

@@ -220,3 +220,25 @@ def test_concurrent_issues_get_contiguous_unique_numbers(firm):
 
     numbers = sorted(n for batch in _in_threads(issue_some, n=3) for n in batch)
     assert numbers == [f"INV-2026-{i:05d}" for i in range(1, len(drafts) + 1)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "topics"),
+    [
+        ("invoice_line_trigger", {"invoice.lines"}),
+        ("invoice_post", {"customer.upserted", "invoice.posted"}),
+        ("journal_post", {"journal.posted"}),
+    ],
+)
+def test_issuing_sends_what_the_integration_mode_asks_for(firm, mode, topics):
+    from ledger.models import Integration, OutboxMessage
+
+    Integration.objects.filter(legal_entity=firm).update(mode=mode)
+    billing_run_execute(legal_entity=firm, period_end=PERIOD_END, customer=None, actor_label="t")
+    invoice = Invoice.objects.get(customer__name="Northwind")
+    invoice_issue(invoice=invoice, today=TODAY)
+    assert set(OutboxMessage.objects.values_list("topic", flat=True)) == topics
+    if mode != "journal_post":
+        message = OutboxMessage.objects.exclude(topic="customer.upserted").get()
+        assert message.payload["number"] == "INV-2026-00001"
+        assert message.payload["lines"][0]["net"] == "4500.00"
