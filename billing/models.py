@@ -131,6 +131,8 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Rendered by a Celery task after issue; regenerated on demand when missing.
+    pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
 
     class Meta:
         ordering = ["-issue_date", "-id"]

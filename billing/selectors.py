@@ -1,1 +1,71 @@
-"""Selectors of the billing app (see STYLE.md: reusable reads, scoped to the caller)."""
+"""Reads of invoices, scoped to who may see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+
+from billing.models import Invoice, InvoiceStatus
+from psa import errors
+from psa.roles import Role, has_role
+
+
+def invoice_list_visible_to(user: Any) -> QuerySet[Invoice]:
+    """Finance and admins see every invoice; nobody else sees invoices in the app."""
+    if not has_role(user, Role.FINANCE):
+        return Invoice.objects.none()
+    return Invoice.objects.select_related("customer", "legal_entity", "project")
+
+
+def invoice_get_for_user(user: Any, pk: int) -> Invoice:
+    invoice = invoice_list_visible_to(user).filter(pk=pk).first()
+    if invoice is None:
+        raise errors.NotFound("No such invoice.")
+    return invoice
+
+
+def invoice_filter(qs: QuerySet[Invoice], params: dict[str, str], today: dt.date) -> QuerySet:
+    if params.get("status"):
+        qs = qs.filter(status=params["status"])
+    if params.get("customer"):
+        qs = qs.filter(customer_id=params["customer"])
+    if params.get("overdue"):
+        qs = qs.filter(
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID], due_date__lt=today
+        )
+    if params.get("from"):
+        qs = qs.filter(Q(issue_date__gte=params["from"]) | Q(issue_date__isnull=True))
+    if params.get("to"):
+        qs = qs.filter(issue_date__lte=params["to"])
+    return qs
+
+
+def invoice_totals(qs: QuerySet[Invoice]) -> list[dict[str, Any]]:
+    """Totals per currency of a filtered list, in one query."""
+    return list(
+        qs.order_by()
+        .values("currency")
+        .annotate(total=Sum("total"), paid=Sum("amount_paid"))
+        .order_by("currency")
+    )
+
+
+def invoice_document(invoice: Invoice) -> dict[str, Any]:
+    """Everything the PDF and the pay page show, lines grouped by project."""
+    from billing.services import tax_summary
+
+    lines = list(invoice.lines.select_related("project").order_by("position"))
+    groups: dict[str, list] = {}
+    for ln in lines:
+        groups.setdefault(ln.project.name if ln.project else "", []).append(ln)
+    return {
+        "invoice": invoice,
+        "entity": invoice.legal_entity,
+        "customer": invoice.customer,
+        "groups": list(groups.items()),
+        "tax_summary": tax_summary(invoice),
+        "pay_url": f"{settings.PUBLIC_BASE_URL}/pay/{invoice.pay_token}/",
+    }

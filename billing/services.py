@@ -290,7 +290,7 @@ def _write_drafts(
                     invoice=draft,
                     position=position,
                     kind=LineKind.TIME,
-                    description=f"{ln.project_name}: {ln.hours} h at {ln.rate}",
+                    description=f"Professional services through {run.period_end:%d %b %Y}",
                     project_id=ln.project_id,
                     quantity=ln.hours,
                     unit_price=ln.rate,
@@ -488,8 +488,11 @@ def invoice_issue(
             after={"number": locked.number, "total": locked.total, "due_date": locked.due_date},
         )
         _publish(locked)
+        from billing.tasks import render_invoice_pdf
+        from psa.celery import enqueue_on_commit
         from psa.webhooks import webhooks_emit
 
+        enqueue_on_commit(render_invoice_pdf, locked.pk)
         if locked.kind == InvoiceKind.INVOICE:
             webhooks_emit(
                 event="invoice.issued",

@@ -1,0 +1,79 @@
+"""The invoice PDF: rendered by WeasyPrint, readable, with what a customer needs to pay."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from billing.models import Invoice
+from billing.pdf import invoice_pdf_store, render_invoice_pdf
+from billing.services import billing_run_execute
+from billing.tasks import render_invoice_pdf as render_task
+from tests.billing.test_billing import PERIOD_END, TODAY, firm  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.django_db
+ARTIFACTS = Path(settings.BASE_DIR) / "artifacts" / "pdf"
+
+
+def _text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        [shutil.which("pdftotext") or "pdftotext", "-layout", str(path), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def test_the_pdf_carries_number_lines_tax_totals_pay_link_and_bank_details(firm, tmp_path):  # noqa: F811
+    firm.bank_details = "IBAN GB29 NWBK 6016 1331 9268 19"
+    firm.save()
+    billing_run_execute(
+        legal_entity=firm, period_end=PERIOD_END, actor_label="t", issue=True, today=TODAY
+    )
+    invoice = Invoice.objects.get(customer__name="Northwind")
+    pdf = render_invoice_pdf(invoice)
+    assert pdf.startswith(b"%PDF")
+    text = _text(pdf, tmp_path)
+    for expected in (
+        invoice.number, "ERP rollout", "37.5 h", "120.00 GBP", "4,500.00 GBP", "900.00 GBP",
+        "5,400.00 GBP", "/pay/", invoice.pay_token[:12], "GB29 NWBK",
+        f"Reference: {invoice.number}", "Professional services through 30 Nov 2026",
+    ):  # fmt: skip
+        assert expected in text, expected
+    # Kept for a person to look at: artifacts/pdf/invoice-*.png (git-ignored).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "invoice.pdf").write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "70",
+            str(ARTIFACTS / "invoice.pdf"),
+            str(ARTIFACTS / "invoice"),
+        ],
+        check=True,
+    )
+
+
+def test_a_reverse_charge_invoice_says_so(firm, tmp_path):  # noqa: F811
+    billing_run_execute(
+        legal_entity=firm, period_end=PERIOD_END, actor_label="t", issue=True, today=TODAY
+    )
+    text = _text(render_invoice_pdf(Invoice.objects.get(customer__name="Halcyon")), tmp_path)
+    assert "Reverse charge" in text and "IE6388047V" in text
+
+
+def test_the_task_stores_the_pdf(firm, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path
+    billing_run_execute(
+        legal_entity=firm, period_end=PERIOD_END, actor_label="t", issue=True, today=TODAY
+    )
+    invoice = Invoice.objects.get(customer__name="Northwind")
+    name = render_task(invoice.pk)
+    invoice.refresh_from_db()
+    assert invoice.pdf.name == name
+    assert (tmp_path / name).read_bytes().startswith(b"%PDF")
+    assert invoice_pdf_store(invoice).pdf.name.endswith(".pdf")
