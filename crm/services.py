@@ -37,6 +37,7 @@ from psa import errors
 from psa.audit import audit_record
 from psa.celery import enqueue_on_commit
 from psa.roles import Role, require_role
+from psa.webhooks import webhooks_emit
 
 SALES_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE)
 MAX_MESSAGE_LENGTH = 5000
@@ -263,6 +264,12 @@ def lead_create(
             reason=f"Matches existing customer {lead.customer}." if lead.customer else "",
         )
         _notify_owner(lead, event="new")
+        webhooks_emit(
+            event="lead.created",
+            data={"lead_id": lead.pk, "name": lead.name, "email": lead.email,
+                  "company": getattr(lead, "company", ""), "source": source,
+                  "customer_id": lead.customer_id},
+        )  # fmt: skip
     return LeadIntake(lead=lead, created=True, matched=matched)
 
 

@@ -99,9 +99,14 @@ def integration_update(
 
 
 def _accounts_by_role(legal_entity: LegalEntity) -> dict[str, int]:
-    return dict(
+    mapping = dict(
         RoleMapping.objects.filter(legal_entity=legal_entity).values_list("role", "account_id")
     )
+    if not mapping:
+        # An entity that never had books gets the default chart on its first posting.
+        books_setup(legal_entity=legal_entity)
+        return _accounts_by_role(legal_entity)
+    return mapping
 
 
 def journal_preview(*, legal_entity: LegalEntity, event: rules.Event) -> list[rules.Line]:

@@ -44,6 +44,13 @@ def seed_books(report: Any, today: dt.date) -> None:
     entities = list(LegalEntity.objects.all())
     for entity in entities:
         books_setup(legal_entity=entity)
+    from ledger.models import FxRate
+
+    for (currency, functional), rate in FX.items():
+        FxRate.objects.get_or_create(
+            currency=currency, functional_currency=functional,
+            date=today - dt.timedelta(days=120), defaults={"rate": rate},
+        )  # fmt: skip
     projects = {p.pk: p for p in Project.objects.select_related("customer", "legal_entity")}
     value = ExpressionWrapper(
         F("hours") * entry_rate(), output_field=DecimalField(max_digits=14, decimal_places=4)

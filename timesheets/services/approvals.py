@@ -17,8 +17,10 @@ from psa import errors
 from psa.audit import audit_record
 from psa.models import AuditEvent
 from psa.roles import Role, has_role
+from psa.webhooks import webhooks_emit
 from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
 from timesheets.rules import can_approve, week_tag
+from timesheets.services.accrual import time_approved_accrue
 
 POLICY_ACTOR = "policy:auto-approve"
 
@@ -62,7 +64,23 @@ def week_approve(
                 before={"status": EntryStatus.SUBMITTED},
                 after={"status": EntryStatus.APPROVED, **week_tag(entry)},
             )
+        _approved(entries=[e.pk for e in entries], person=person, week_start=week_start,
+                  actor=actor)  # fmt: skip
     return len(entries)
+
+
+def _approved(*, entries: list[int], person: Any, week_start: dt.date, actor: Any = None,
+              actor_label: str = "") -> None:  # fmt: skip
+    """What approval sets in motion, in the same transaction: the WIP accrual in the books and
+    the webhook for subscribers."""
+    if not entries:
+        return
+    time_approved_accrue(entry_ids=entries, actor=actor, actor_label=actor_label)
+    webhooks_emit(
+        event="timesheet.approved",
+        data={"person_id": person.pk, "week_start": week_start.isoformat(),
+              "entries": len(entries), "by": actor_label or str(actor)},
+    )  # fmt: skip
 
 
 def week_reject(
@@ -99,6 +117,12 @@ def week_reject(
                 after={"status": EntryStatus.REJECTED, **week_tag(entry)},
                 reason=reason,
             )
+        if entries:
+            webhooks_emit(
+                event="timesheet.rejected",
+                data={"person_id": person.pk, "week_start": week_start.isoformat(),
+                      "entries": len(entries), "reason": reason},
+            )  # fmt: skip
     return len(entries)
 
 
@@ -251,5 +275,7 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
                         after={"status": EntryStatus.APPROVED, "policy": policy.pk, **week_tag(e)},
                         reason=reason,
                     )
+            _approved(entries=sorted(claimed), person=person, week_start=week_start,
+                      actor_label=POLICY_ACTOR)  # fmt: skip
             decisions.append(PolicyDecision(project, True, [], count))
     return decisions

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from projects.models import Project, Task
 from psa import errors
 from psa.audit import audit_record
+from psa.webhooks import webhooks_emit
 from timesheets.models import EntryStatus, TimeEntry
 from timesheets.rules import can_log_time, week_tag
 
@@ -192,6 +193,11 @@ def week_submit(*, actor: Any, person: Any, week_start: dt.date) -> int:
                 before=before,
                 after={"status": entry.status, **week_tag(entry)},
             )
+        webhooks_emit(
+            event="timesheet.submitted",
+            data={"person_id": person.pk, "week_start": week_start.isoformat(),
+                  "entries": len(entries)},
+        )  # fmt: skip
     return len(entries)
 
 
