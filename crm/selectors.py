@@ -102,3 +102,14 @@ def lead_form_key_default() -> LeadFormKey | None:
         .filter(is_default=True, is_active=True)
         .first()
     )
+
+
+def contact_get_for_user(user: Any, pk: int) -> Any:
+    """A contact of a customer the user may see (404 otherwise)."""
+    from crm.models import Contact
+
+    contact = Contact.objects.select_related("customer").filter(pk=pk).first()
+    if contact is None:
+        raise errors.NotFound("No such contact.")
+    customer_get_for_user(user, contact.customer_id)  # raises NotFound when not visible
+    return contact

@@ -547,6 +547,41 @@ def contact_create(
     return contact
 
 
+CONTACT_FIELDS = ["name", "email", "phone", "title", "is_billing_contact"]
+
+
+def contact_update(*, contact: Contact, actor: Any, **changes: Any) -> Contact:
+    """Change a contact's details; the e-mail stays unique among the customer's contacts."""
+    require_role(actor, *SALES_ROLES)
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        before = {f: getattr(contact, f) for f in changes}
+        for name, value in changes.items():
+            setattr(contact, name, value.strip() if isinstance(value, str) else value)
+        _validate(contact, exclude=["customer"])
+        if (
+            contact.email
+            and Contact.objects.filter(customer_id=contact.customer_id, email__iexact=contact.email)
+            .exclude(pk=contact.pk)
+            .exists()
+        ):
+            raise errors.ValidationFailed(
+                "That person is already a contact.",
+                fields={"email": "Another contact of this customer has this e-mail."},
+            )
+        contact.save(update_fields=[*changes, "updated_at"])
+        changed = {k: getattr(contact, k) for k in changes if before[k] != getattr(contact, k)}
+        if changed:
+            audit_record(
+                action="contact.update", obj=contact, actor=actor,
+                before={k: before[k] for k in changed}, after=changed,
+            )  # fmt: skip
+    return contact
+
+
 # --- opportunities ------------------------------------------------------------------------
 
 OPPORTUNITY_FIELDS = [

@@ -22,6 +22,7 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/contacts/", views.contact_create, name="contact_create"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path("opportunities/", views.opportunity_list, name="opportunity_list"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),

@@ -416,6 +416,24 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "crm/customer_detail.html", {**ctx, "history": []}, status=status)
 
 
+@role_required(*SALES)
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get_for_user(request.user, pk)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(contact=contact, actor=request.user, **form.cleaned_data)
+        except errors.ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{contact.name} is saved.")
+            return redirect("crm:customer_detail", pk=contact.customer_id)
+    status = 400 if form.errors else 200
+    return render(
+        request, "crm/contact_form.html", {"form": form, "contact": contact}, status=status
+    )
+
+
 # --- opportunities ------------------------------------------------------------------------
 
 

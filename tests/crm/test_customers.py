@@ -205,3 +205,31 @@ def test_the_customer_list_query_count_does_not_grow_with_customers(client, fina
     for n in range(20):
         CustomerFactory(account_manager=UserFactory(), name=f"More {n}")
     assert queries() == few
+
+
+def test_a_contact_is_edited_on_its_page_with_errors_named(
+    client, finance, project_manager, outsider
+):
+    from crm.models import Contact
+    from tests.crm.factories import ContactFactory, CustomerFactory
+
+    customer = CustomerFactory()
+    contact = ContactFactory(customer=customer, name="Sam", email="sam@north.test")
+    ContactFactory(customer=customer, name="Kim", email="kim@north.test")
+    url = f"/crm/contacts/{contact.pk}/edit/"
+    client.force_login(outsider)
+    assert client.get(url).status_code == 403
+    client.force_login(project_manager)  # not their customer
+    assert client.get(url).status_code == 404
+    client.force_login(finance)
+    assert client.get(url).status_code == 200
+    clash = client.post(url, {"name": "Sam", "email": "kim@north.test"})
+    assert clash.status_code == 400
+    assert "Another contact of this customer has this e-mail." in clash.content.decode()
+    saved = client.post(url, {"name": "Sam Lee", "email": "sam@north.test", "title": "CFO"})
+    assert saved.status_code == 302
+    assert Contact.objects.get(pk=contact.pk).title == "CFO"
+    assert (
+        f"/crm/contacts/{contact.pk}/edit/"
+        in client.get(f"/crm/customers/{customer.pk}/").content.decode()
+    )
