@@ -46,7 +46,7 @@ from billing.models import (
 from crm.models import Customer, TaxTreatment
 from ledger import rules
 from ledger.models import LegalEntity
-from ledger.selectors import fx_rate_for
+from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
 from psa import errors
 from psa.audit import audit_record
@@ -437,16 +437,12 @@ def invoice_issue(
                 "An invoice needs at least one line.", fields={"lines": "Empty."}
             )
         entity = locked.legal_entity
-        rate = fx_rate_for(
-            currency=locked.currency, functional=entity.functional_currency, on=today
+        rate = fx_rate_required(
+            currency=locked.currency,
+            functional=entity.functional_currency,
+            on=today,
+            purpose="the invoice cannot be booked",
         )
-        if rate is None:
-            raise errors.ValidationFailed(
-                f"No exchange rate from {locked.currency} to {entity.functional_currency} is "
-                f"known on {today}; enter one under Books first.",
-                fields={"currency": "No exchange rate."},
-                code="fx_rate_missing",
-            )
         locked.number = _next_number(entity, locked.kind, today.year)
         locked.status = InvoiceStatus.ISSUED
         locked.issue_date = today

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from psa.models import DeliveryMessage, DeliveryStatus
+from psa.models import DeliveryAttempt, DeliveryMessage, DeliveryStatus
 from psa.validators import country_code, currency_check, currency_code
 
 AMOUNT = {"max_digits": 20, "decimal_places": 2}
@@ -274,20 +274,8 @@ class OutboxMessage(DeliveryMessage):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
 
-class OutboxAttempt(models.Model):
-    """The delivery log: one row per HTTP attempt."""
-
+class OutboxAttempt(DeliveryAttempt):
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="log")
-    at = models.DateTimeField(auto_now_add=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
 
 
 class FxRate(models.Model):

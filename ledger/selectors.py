@@ -257,3 +257,18 @@ def fx_rate_for(*, currency: str, functional: str, on: dt.date) -> Decimal | Non
         .values_list("rate", flat=True)
         .first()
     )
+
+
+def fx_rate_required(*, currency: str, functional: str, on: dt.date, purpose: str) -> Decimal:
+    """``fx_rate_for``, or a clear 400 naming the missing rate (finance enters it first)."""
+    from psa import errors
+
+    rate = fx_rate_for(currency=currency, functional=functional, on=on)
+    if rate is None:
+        raise errors.ValidationFailed(
+            f"No exchange rate from {currency} to {functional} is known on {on}, so {purpose}; "
+            "enter one first.",
+            fields={"currency": "No exchange rate."},
+            code="fx_rate_missing",
+        )
+    return rate

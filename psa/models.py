@@ -172,6 +172,22 @@ class DeliveryMessage(models.Model):
         return f"{self.topic} {self.idempotency_key} ({self.status})"
 
 
+class DeliveryAttempt(models.Model):
+    """The delivery log: one row per HTTP attempt of a message (see psa.delivery)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
 class WebhookSubscription(models.Model):
     """An API client's request to be told, by a signed HTTP POST, when events happen."""
 
@@ -202,18 +218,8 @@ class WebhookDelivery(DeliveryMessage):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
 
-class WebhookAttempt(models.Model):
+class WebhookAttempt(DeliveryAttempt):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
-    at = models.DateTimeField(auto_now_add=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
 
 
 class JobRunStatus(models.TextChoices):

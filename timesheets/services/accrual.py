@@ -16,9 +16,8 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 
 from ledger import rules
-from ledger.selectors import fx_rate_for
+from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
-from psa import errors
 from psa.money import round_money
 
 
@@ -55,16 +54,12 @@ def time_approved_accrue(*, entry_ids: list[int], actor: Any = None, actor_label
             continue  # no rate in force: nothing to value yet
         project = projects[row["project_id"]]
         entity = project.legal_entity
-        rate = fx_rate_for(
-            currency=project.currency, functional=entity.functional_currency, on=today
+        rate = fx_rate_required(
+            currency=project.currency,
+            functional=entity.functional_currency,
+            on=today,
+            purpose="approved time cannot be valued in the books",
         )
-        if rate is None:
-            raise errors.ValidationFailed(
-                f"No exchange rate from {project.currency} to {entity.functional_currency} is "
-                "known, so approved time cannot be valued in the books; enter one first.",
-                fields={"currency": "No exchange rate."},
-                code="fx_rate_missing",
-            )
         ids = sorted(row["ids"])
         batch = hashlib.sha1(",".join(map(str, ids)).encode(), usedforsecurity=False).hexdigest()
         journal_post(
