@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Invoice, TaxRate
-from billing.services import billing_run_execute, invoice_issue, invoice_void
+from billing.services import billing_run_execute, invoice_void
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
 from psa.models import WebhookDelivery
