@@ -321,6 +321,8 @@ def _snapshot(
     )
     sql, params = entries.query.sql_with_params()
     with connection.cursor() as cur:
+        # Several runs may share one transaction (the demo seed): start from a fresh table.
+        cur.execute("DROP TABLE IF EXISTS billing_run_entries")
         cur.execute(
             "CREATE TEMP TABLE billing_run_entries (id bigint PRIMARY KEY, project_id bigint, "
             "customer_id bigint, currency varchar(3), rate numeric, hours numeric) ON COMMIT DROP"

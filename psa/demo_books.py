@@ -1,8 +1,8 @@
-"""Demo books: the demo firm's approved time, invoices, payments and payouts, posted to the
-ledger through its services, so the reports, exports and period close have real data.
+"""Demo books: the demo firm's approved time accrued in the ledger and billed month by month
+with real billing runs, so invoices, reports, exports and period close have real data.
 
-Until billing lands, invoices here are ledger events only (one per project and month). Every
-posting has a deterministic source id, so seeding again posts nothing twice.
+Every posting has a deterministic source id and billing never bills an entry twice, so
+seeding again adds nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import TruncWeek
 
 from ledger import rules
 from ledger.services import books_setup, journal_post
@@ -24,14 +24,11 @@ FX = {
     ("USD", "GBP"): Decimal("0.79"),
     ("GBP", "EUR"): Decimal("1.17"),
 }
-TAX = {("GB", "domestic"): Decimal("0.20"), ("DE", "domestic"): Decimal("0.19")}
-CARD_FEE = (Decimal("0.029"), Decimal("0.30"))
+TAX_DEFAULT = {"GB": Decimal("0.20"), "DE": Decimal("0.19")}
 
 
-def _rate(currency: str, functional: str, drift: Decimal = Decimal(0)) -> Decimal:
-    if currency == functional:
-        return Decimal(1)
-    return FX.get((currency, functional), Decimal(1)) + drift
+def _rate(currency: str, functional: str) -> Decimal:
+    return Decimal(1) if currency == functional else FX.get((currency, functional), Decimal(1))
 
 
 def seed_books(report: Any, today: dt.date) -> None:
@@ -81,71 +78,42 @@ def seed_books(report: Any, today: dt.date) -> None:
             source_id=f"{project.pk}:{row['week']}",
             actor_label="demo",
         )  # fmt: skip
-    _invoices_and_payments(today, projects, value)
+    _monthly_billing(report, today)
     report.bump("journal entries", JournalEntry.objects.count() - entries_before)
 
 
-def _invoices_and_payments(today: dt.date, projects: dict, value: Any) -> None:
+def _monthly_billing(report: Any, today: dt.date) -> None:
+    """Bill each past month's approved time with real billing runs, one per entity and month,
+    issued on the first of the next month. Payments come with the payments area; until then
+    the invoices stay open, and the aging shows them by age."""
+    from billing.models import Invoice, TaxRate
+    from billing.services import billing_run_execute
+    from ledger.models import LegalEntity
     from timesheets.models import TimeEntry
 
-    this_month = today.replace(day=1)
-    monthly = (
-        TimeEntry.objects.filter(status="approved", billable=True, date__lt=this_month)
-        .annotate(month=TruncMonth("date"))
-        .values("project_id", "month")
-        .annotate(amount=Sum(value))
-        .order_by("month", "project_id")
+    for entity in LegalEntity.objects.all():
+        TaxRate.objects.get_or_create(
+            legal_entity=entity, is_default=True,
+            defaults={"name": f"VAT {TAX_DEFAULT[entity.country] * 100:.0f} %",
+                      "rate": TAX_DEFAULT[entity.country]},
+        )  # fmt: skip
+    first = (
+        TimeEntry.objects.filter(status="approved")
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
     )
-    for i, row in enumerate(monthly):
-        if not row["amount"]:
-            continue
-        project = projects[row["project_id"]]
-        entity, customer = project.legal_entity, project.customer
-        cur, functional = project.currency, entity.functional_currency
-        net = round_money(row["amount"], cur)
-        tax = round_money(net * TAX.get((customer.country, customer.tax_treatment), 0), cur)
-        month_end = (row["month"] + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        issued = month_end + dt.timedelta(days=1)
-        due = issued + dt.timedelta(days=customer.payment_terms_days)
-        document = f"invoice:demo-{project.code}-{row['month']:%Y%m}"
-        dims = {"currency": cur, "customer_id": customer.pk, "project_id": project.pk}
-        rate = _rate(cur, functional)
-        journal_post(
-            legal_entity=entity,
-            event=rules.InvoiceIssued(
-                parts=(rules.InvoicePart(kind="time", net=net, tax=tax, accrued=net),),
-                document=document, due_date=due, fx_rate=rate,
-                description=f"{project.name}, {row['month']:%B %Y}", **dims,
-            ),
-            date=issued, source_type="demo-invoice", source_id=document, actor_label="demo",
-        )  # fmt: skip
-        # Most customers pay a few days early; one always pays late; one has not paid at all.
-        paid_on = due - dt.timedelta(days=3 + i % 5)
-        if customer.name.startswith("Halcyon"):
-            paid_on = due + dt.timedelta(days=24)
-        if customer.name.startswith("Kestrel") or paid_on >= today - dt.timedelta(days=2):
-            continue  # not paid yet: it shows in the aging
-        gross = net + tax
-        by_card = i % 3 == 0
-        fee = round_money(gross * CARD_FEE[0] + CARD_FEE[1], cur) if by_card else Decimal(0)
-        # Paid at a slightly different rate than invoiced: an FX difference for foreign ones.
-        pay_rate = _rate(cur, functional, Decimal("0.01") if rate != 1 else Decimal(0))
-        journal_post(
-            legal_entity=entity,
-            event=rules.PaymentReceived(
-                amount=gross, fee=fee, via="stripe" if by_card else "bank", document=document,
-                fx_rate=pay_rate, receivable_rate=rate, description=f"Payment of {document}",
-                **dims,
-            ),
-            date=paid_on, source_type="demo-payment", source_id=document, actor_label="demo",
-        )  # fmt: skip
-        if by_card:
-            journal_post(
-                legal_entity=entity,
-                event=rules.PayoutPaid(
-                    amount=gross - fee, currency=cur, fx_rate=pay_rate,
-                    description=f"Stripe payout for {document}",
-                ),
-                date=paid_on + dt.timedelta(days=2), source_type="demo-payout",
-                source_id=document, actor_label="demo",
+    if first is None:
+        return
+    before = Invoice.objects.count()
+    month = first.replace(day=1)
+    this_month = today.replace(day=1)
+    while month < this_month:
+        month_end = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        for entity in LegalEntity.objects.order_by("code"):
+            billing_run_execute(
+                legal_entity=entity, period_end=month_end, actor_label="demo", issue=True,
+                today=month_end + dt.timedelta(days=1),
             )  # fmt: skip
+        month = month_end + dt.timedelta(days=1)
+    report.bump("invoices", Invoice.objects.count() - before)
