@@ -50,7 +50,7 @@ def generate(lines: int) -> LegalEntity:
     )  # fmt: skip
     books_setup(legal_entity=entity)
     have = JournalLine.objects.filter(entry__legal_entity=entity).count()
-    if have >= lines:
+    if have >= lines * 0.99:  # generated in whole invoices, so a few short of the round number
         print(f"reusing {have:,} lines")
         return entity
     acct = dict(entity.role_mappings.values_list("role", "account_id"))
