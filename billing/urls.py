@@ -1,4 +1,15 @@
-"""URLs of the billing app's pages."""
+"""URLs of the billing app's pages (finance and admins)."""
+
+from django.urls import path
+
+from billing import views
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.invoice_list, name="invoice_list"),
+    path("run/", views.billing_run, name="billing_run"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/issue/", views.invoice_issue, name="invoice_issue"),
+    path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
+    path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+]
