@@ -67,5 +67,16 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "customer": invoice.customer,
         "groups": list(groups.items()),
         "tax_summary": tax_summary(invoice),
-        "pay_url": f"{settings.PUBLIC_BASE_URL}/pay/{invoice.pay_token}/",
+        "pay_url": _pay_url(invoice),
     }
+
+
+def _pay_url(invoice: Invoice) -> str | None:
+    """The customer's pay link, once the pay page exists (the payments area adds it)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        path = reverse("pay", kwargs={"token": invoice.pay_token})
+    except NoReverseMatch:
+        return None
+    return f"{settings.PUBLIC_BASE_URL}{path}"
