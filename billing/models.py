@@ -133,6 +133,7 @@ class Invoice(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     # Rendered by a Celery task after issue; regenerated on demand when missing.
     pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issue_date", "-id"]

@@ -85,6 +85,16 @@ def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("billing:invoice_detail", pk=credit.pk)
 
 
+@require_POST
+@role_required(*FINANCE)
+def invoice_send(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = selectors.invoice_get_for_user(request.user, pk)
+    services.invoice_send(invoice=invoice, actor=request.user)
+    to = services.invoice_recipient(invoice)
+    messages.success(request, f"{invoice.number} is on its way to {to}.")
+    return redirect("billing:invoice_detail", pk=pk)
+
+
 @role_required(*FINANCE)
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored PDF, rendered now if the task has not stored it yet (or it was lost)."""
