@@ -59,14 +59,18 @@ REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient 
 # --- tax and rounding ------------------------------------------------------------------------
 
 
-def tax_rate_for(*, legal_entity: LegalEntity, customer: Customer) -> TaxRate | None:
-    """The rate a customer's lines carry: the entity's default for domestic customers, none
-    (0 %) for reverse-charge and exempt customers."""
-    if customer.tax_treatment != TaxTreatment.DOMESTIC:
-        return None
-    return TaxRate.objects.filter(
+def tax_rates_for(
+    *, legal_entity: LegalEntity, customers: dict[int, Customer]
+) -> dict[int, TaxRate | None]:
+    """The rate each customer's lines carry: the entity's default for domestic customers, none
+    (0 %) for reverse-charge and exempt customers. One query, whatever the number of customers."""
+    default = TaxRate.objects.filter(
         legal_entity=legal_entity, is_default=True, is_active=True
     ).first()
+    return {
+        pk: default if c.tax_treatment == TaxTreatment.DOMESTIC else None
+        for pk, c in customers.items()
+    }
 
 
 def price_line(
@@ -173,7 +177,7 @@ def _build_preview(legal_entity: LegalEntity, groups: list[tuple], *, unpriced: 
     settings_row = _settings(legal_entity)
     customers = Customer.objects.in_bulk({g[0] for g in groups})
     projects = Project.objects.in_bulk({g[2] for g in groups})
-    taxes = {pk: tax_rate_for(legal_entity=legal_entity, customer=c) for pk, c in customers.items()}
+    taxes = tax_rates_for(legal_entity=legal_entity, customers=customers)
     invoices: dict[tuple, PreviewInvoice] = {}
     for customer_id, currency, project_id, rate, hours, entries in sorted(
         groups, key=lambda g: (customers[g[0]].name, g[1], projects[g[2]].code, -g[3])
@@ -282,8 +286,9 @@ def _write_drafts(
     )
     lines: list[InvoiceLine] = []
     keys: list[tuple[int, int, Decimal]] = []
+    taxes = tax_rates_for(legal_entity=legal_entity, customers=customers)
     for draft, p in zip(drafts, preview.invoices, strict=True):
-        tax_rate = tax_rate_for(legal_entity=legal_entity, customer=customers[p.customer_id])
+        tax_rate = taxes[p.customer_id]
         for position, ln in enumerate(p.lines, start=1):
             lines.append(
                 InvoiceLine(
