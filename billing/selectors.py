@@ -80,3 +80,16 @@ def _pay_url(invoice: Invoice) -> str | None:
     except NoReverseMatch:
         return None
     return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def approved_unbilled_time() -> QuerySet:
+    """Approved, billable time that no active invoice line bills: never billed, or released by
+    a credit note. (Released entries keep ``billed_at``: they stay frozen, yet may be billed
+    again, so the link, not the timestamp, says whether time is billed.)"""
+    from django.db.models import Exists, OuterRef
+
+    from billing.models import TimeEntryBilling
+    from timesheets.models import TimeEntry
+
+    active = TimeEntryBilling.objects.filter(time_entry=OuterRef("pk"), released_at__isnull=True)
+    return TimeEntry.objects.filter(status="approved", billable=True).exclude(Exists(active))

@@ -21,10 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     QuerySet,
     Sum,
 )
@@ -131,18 +129,14 @@ def _unbilled_time(
 ) -> QuerySet:
     """Approved, billable T&M time through ``period_end`` that no active link bills yet, each
     row annotated with its resolved hourly rate (in SQL)."""
+    from billing.selectors import approved_unbilled_time
     from projects.models import BillingModel
     from projects.selectors import entry_rate
-    from timesheets.models import TimeEntry
 
-    qs = TimeEntry.objects.filter(
-        status="approved",
-        billable=True,
+    qs = approved_unbilled_time().filter(
         date__lte=period_end,
         project__legal_entity=legal_entity,
         project__billing_model=BillingModel.TIME_AND_MATERIALS,
-    ).exclude(
-        Exists(TimeEntryBilling.objects.filter(time_entry=OuterRef("pk"), released_at__isnull=True))
     )
     if customer is not None:
         qs = qs.filter(project__customer=customer)

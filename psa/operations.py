@@ -58,8 +58,8 @@ def queue_depth() -> dict[str, Any]:
 
 def unbilled_approved_time() -> list[dict[str, Any]]:
     """Approved billable time not yet on an invoice, per legal entity and currency."""
+    from billing.selectors import approved_unbilled_time
     from projects.selectors import entry_rate
-    from timesheets.models import TimeEntry
 
     value = ExpressionWrapper(
         F("hours") * entry_rate(), output_field=DecimalField(max_digits=16, decimal_places=4)
@@ -67,7 +67,7 @@ def unbilled_approved_time() -> list[dict[str, Any]]:
     # The per-entry value is annotated first, then summed: Django aggregates over a
     # subquery annotation, not over an expression that contains one.
     return list(
-        TimeEntry.objects.filter(status="approved", billable=True, billed_at__isnull=True)
+        approved_unbilled_time()
         .annotate(entry_value=value)
         .values("project__legal_entity__name", "project__currency")
         .annotate(

@@ -90,3 +90,25 @@ def test_operations_page_shows_jobs_backlog_and_failed_deliveries(client, financ
     assert OutboxMessage.objects.get().idempotency_key in html
     assert "Retry now" in html
     assert "message" in html and "waiting" in html  # the queue depth was read from Redis
+
+
+def test_time_released_by_a_credit_note_counts_as_unbilled_again(client, finance, project):
+    from billing.models import Invoice
+    from billing.services import billing_run_execute, invoice_void
+    from tests.projects.factories import RateCardFactory
+
+    RateCardFactory(project=project, rate=D("100.00"), currency=project.currency)
+    TimeEntryFactory(project=project, hours=D("4"), status="approved", date=dt.date(2026, 11, 2))
+    client.force_login(finance)
+    billing_run_execute(
+        legal_entity=project.legal_entity, period_end=dt.date(2026, 11, 30), actor_label="t",
+        issue=True, today=dt.date(2026, 12, 1),
+    )  # fmt: skip
+    assert "<strong>0 h</strong>" in client.get("/operations/").content.decode()
+    invoice_void(
+        invoice=Invoice.objects.get(),
+        actor=finance,
+        reason="Wrong project",
+        today=dt.date(2026, 12, 1),
+    )
+    assert "<strong>4 h</strong>" in client.get("/operations/").content.decode()
