@@ -80,10 +80,12 @@ def webhooks_emit(*, event: str, data: dict[str, Any]) -> int:
     """Queue ``event`` for every active subscriber, in the caller's transaction."""
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
-    subscriptions = [
-        s for s in WebhookSubscription.objects.filter(is_active=True).select_related("owner")
-        if event in s.events and s.owner.is_active
-    ]  # fmt: skip
+    # JSON containment in SQL: only the subscribers of this event are read.
+    subscriptions = list(
+        WebhookSubscription.objects.filter(
+            is_active=True, owner__is_active=True, events__contains=[event]
+        )
+    )
     if not subscriptions:
         return 0
     event_id = f"evt_{uuid.uuid4().hex}"

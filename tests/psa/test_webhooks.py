@@ -139,3 +139,10 @@ def test_read_scope_cannot_subscribe(client, finance):
         content_type="application/json",
     )  # fmt: skip
     assert response.status_code == 403
+
+
+def test_only_subscribers_of_the_event_get_a_delivery(finance, project_manager):
+    webhook_subscribe(owner=project_manager, url="https://a.test/h", events=["lead.created"])
+    wanted = webhook_subscribe(owner=finance, url="https://b.test/h", events=["journal.posted"])
+    assert webhooks_emit(event="journal.posted", data={"entry_id": 1}) == 1
+    assert WebhookDelivery.objects.get().subscription == wanted
