@@ -92,4 +92,11 @@ def approved_unbilled_time() -> QuerySet:
     from timesheets.models import TimeEntry
 
     active = TimeEntryBilling.objects.filter(time_entry=OuterRef("pk"), released_at__isnull=True)
-    return TimeEntry.objects.filter(status="approved", billable=True).exclude(Exists(active))
+    return TimeEntry.objects.filter(
+        status="approved", billable=True, project__billing_model__in=TIME_BILLED_MODELS
+    ).exclude(Exists(active))
+
+
+# Billing models that bill time as it is worked (a retainer's fee and a fixed price's milestones
+# cover their time; only a retainer's overage is billed from hours, per period).
+TIME_BILLED_MODELS = ["time_and_materials", "prepaid_fund"]

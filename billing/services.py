@@ -28,16 +28,20 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from billing import sources
 from billing.models import (
     BillingRun,
     BillingRunStatus,
     BillingSettings,
+    ExpenseBilling,
     Invoice,
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    MilestoneBilling,
     NumberSequence,
+    ScheduleBilling,
     TaxRate,
     TimeEntryBilling,
 )
@@ -84,13 +88,28 @@ def price_line(
 
 @dataclass
 class PreviewLine:
-    project_id: int
+    kind: str
+    project_id: int | None
     project_name: str
-    hours: Decimal
-    rate: Decimal
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
     net: Decimal
     tax: Decimal
-    entries: int
+    entries: int = 0
+    tax_rate: TaxRate | None = None
+    service_start: dt.date | None = None
+    service_end: dt.date | None = None
+    written_down_hours: Decimal = ZERO
+    link: tuple = ()
+
+    @property
+    def hours(self) -> Decimal:  # time lines: quantity is hours
+        return self.quantity
+
+    @property
+    def rate(self) -> Decimal:
+        return self.unit_price
 
 
 @dataclass
@@ -127,17 +146,12 @@ class Preview:
 def _unbilled_time(
     *, legal_entity: LegalEntity, period_end: dt.date, customer: Any = None, project: Any = None
 ) -> QuerySet:
-    """Approved, billable T&M time through ``period_end`` that no active link bills yet, each
-    row annotated with its resolved hourly rate (in SQL)."""
+    """Approved, billable time of T&M and prepaid-fund projects through ``period_end`` that no
+    active link bills yet, each row annotated with its resolved hourly rate (in SQL)."""
     from billing.selectors import approved_unbilled_time
-    from projects.models import BillingModel
     from projects.selectors import entry_rate
 
-    qs = approved_unbilled_time().filter(
-        date__lte=period_end,
-        project__legal_entity=legal_entity,
-        project__billing_model=BillingModel.TIME_AND_MATERIALS,
-    )
+    qs = approved_unbilled_time().filter(date__lte=period_end, project__legal_entity=legal_entity)
     if customer is not None:
         qs = qs.filter(project__customer=customer)
     if project is not None:
@@ -145,52 +159,121 @@ def _unbilled_time(
     return qs.annotate(rate=entry_rate())
 
 
+_TIME_GROUP = (
+    "project__customer_id",
+    "project__currency",
+    "project_id",
+    "project__billing_model",
+    "rate",
+)
+
+
 def billing_run_preview(
     *, legal_entity: LegalEntity, period_end: dt.date, customer: Any = None, project: Any = None
 ) -> Preview:
-    """What a run would bill: one grouped query, nothing written."""
+    """What a run would bill, for every billing model: a few grouped queries, nothing written."""
     base = _unbilled_time(
         legal_entity=legal_entity, period_end=period_end, customer=customer, project=project
     )
     groups = (
         base.exclude(rate=None)
-        .values("project_id", "project__customer_id", "project__currency", "rate")
+        .values(*_TIME_GROUP)
         .annotate(hours=Sum("hours"), entries=Count("id"))
-        .values_list(
-            "project__customer_id", "project__currency", "project_id", "rate", "hours", "entries"
-        )
+        .values_list(*_TIME_GROUP, "hours", "entries")
     )
-    return _build_preview(legal_entity, list(groups), unpriced=base.filter(rate=None).count())
+    scope = sources.Scope(legal_entity, period_end, customer, project)
+    candidates = _candidates(scope, list(groups), lock=False)
+    return _build_preview(legal_entity, candidates, unpriced=base.filter(rate=None).count())
 
 
-def _build_preview(legal_entity: LegalEntity, groups: list[tuple], *, unpriced: int) -> Preview:
-    """Invoices and priced lines from (customer, currency, project, rate, hours, entries)
-    groups. Both the preview and the run price through here, so they always agree."""
+def _candidates(scope: sources.Scope, time_groups: list[tuple], *, lock: bool) -> list:
+    """Every line the run bills, from each billing model's source. With ``lock``, the rows
+    billed are locked until commit (the run's transaction)."""
+    expenses = sources.unbilled_expenses(scope)
+    milestones = sources.unbilled_milestones(scope)
+    fees = sources.recurring_fees(scope)
+    if lock:
+        expenses = expenses.select_for_update(of=("self",))
+        milestones = milestones.select_for_update(of=("self",))
+    out = sources.time_candidates(scope, time_groups)
+    out += sources.expense_candidates(list(expenses))
+    out += sources.milestone_candidates(list(milestones))
+    out += sources.recurring_candidates(scope, list(fees))
+    terms = sources.fund_terms(scope)
+    if terms:
+        customers = Customer.objects.in_bulk({t.project.customer_id for t in terms})
+        taxes = tax_rates_for(legal_entity=scope.legal_entity, customers=customers)
+        drawn: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for c in out:
+            if c.kind == LineKind.FUND_DRAWDOWN:
+                tax_rate = taxes.get(c.customer_id)
+                net, tax = price_line(
+                    quantity=c.quantity,
+                    unit_price=c.unit_price,
+                    rate=tax_rate.rate if tax_rate else ZERO,
+                    currency=c.currency,
+                )
+                drawn[c.project_id] += net + tax
+        out += sources.fund_top_up_candidates(scope, drawn, terms)
+    return out
+
+
+def _build_preview(legal_entity: LegalEntity, candidates: list, *, unpriced: int) -> Preview:
+    """Invoices of priced lines from the candidates: one invoice per customer and currency (and
+    project, if the entity says so). Both the preview and the run price through here, so they
+    always agree."""
     from projects.models import Project
 
     settings_row = _settings(legal_entity)
-    customers = Customer.objects.in_bulk({g[0] for g in groups})
-    projects = Project.objects.in_bulk({g[2] for g in groups})
+    customers = Customer.objects.in_bulk({c.customer_id for c in candidates})
+    projects = Project.objects.in_bulk({c.project_id for c in candidates})
     taxes = tax_rates_for(legal_entity=legal_entity, customers=customers)
+    order = {kind: i for i, kind in enumerate(sources.KIND_ORDER)}
     invoices: dict[tuple, PreviewInvoice] = {}
-    for customer_id, currency, project_id, rate, hours, entries in sorted(
-        groups, key=lambda g: (customers[g[0]].name, g[1], projects[g[2]].code, -g[3])
+    for c in sorted(
+        candidates,
+        key=lambda c: (
+            customers[c.customer_id].name,
+            c.currency,
+            projects[c.project_id].code,
+            order[c.kind],
+            c.sort,
+        ),
     ):
-        key = (customer_id, currency, project_id if settings_row.invoice_per_project else None)
+        key = (
+            c.customer_id,
+            c.currency,
+            c.project_id if settings_row.invoice_per_project else None,
+        )
         inv = invoices.get(key)
         if inv is None:
             inv = invoices[key] = PreviewInvoice(
-                customer_id, customers[customer_id].name, currency, key[2]
+                c.customer_id, customers[c.customer_id].name, c.currency, key[2]
             )
-        tax_rate = taxes[customer_id]
+        tax_rate = taxes[c.customer_id] if c.taxable else None
         net, tax = price_line(
-            quantity=hours,
-            unit_price=rate,
+            quantity=c.quantity,
+            unit_price=c.unit_price,
             rate=tax_rate.rate if tax_rate else ZERO,
-            currency=currency,
+            currency=c.currency,
         )
         inv.lines.append(
-            PreviewLine(project_id, projects[project_id].name, hours, rate, net, tax, entries)
+            PreviewLine(
+                kind=c.kind,
+                project_id=c.project_id,
+                project_name=projects[c.project_id].name,
+                description=c.description,
+                quantity=c.quantity,
+                unit_price=c.unit_price,
+                net=net,
+                tax=tax,
+                entries=c.entries,
+                tax_rate=tax_rate,
+                service_start=c.service_start,
+                service_end=c.service_end,
+                written_down_hours=c.written_down_hours,
+                link=c.link,
+            )
         )
     return Preview(invoices=list(invoices.values()), unpriced_entries=unpriced)
 
@@ -209,7 +292,7 @@ def billing_run_execute(
     """Create (and optionally issue) the invoices the preview shows, in one transaction.
 
     Safe to repeat and to run twice at once: the second run waits for the first (advisory lock
-    per legal entity) and then finds the time already linked, so it creates nothing.
+    per legal entity) and then finds everything already linked, so it creates nothing.
     """
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
@@ -223,10 +306,12 @@ def billing_run_execute(
             started_by=user,
             actor_label="" if user else (actor_label or "system"),
         )
+        scope = sources.Scope(legal_entity, period_end, customer, project)
         groups = _snapshot(legal_entity, period_end, customer, project)
-        preview = _build_preview(legal_entity, groups, unpriced=0)
-        invoices, lines_by_key = _write_drafts(legal_entity, preview, run)
-        linked = _link_time(lines_by_key)
+        preview = _build_preview(legal_entity, _candidates(scope, groups, lock=True), unpriced=0)
+        invoices, links = _write_drafts(legal_entity, preview, run)
+        linked = _link_time(links.pop("time", {}))
+        _link_others(links)
         BillingRun.objects.filter(pk=run.pk).update(
             status=BillingRunStatus.DONE,
             finished_at=timezone.now(),
@@ -255,10 +340,15 @@ def _settings(legal_entity: LegalEntity) -> BillingSettings:
     return row
 
 
+_ACCRUES = {LineKind.TIME}  # lines that credit the WIP their time accrued at approval
+
+
 def _write_drafts(
     legal_entity: LegalEntity, preview: Preview, run: BillingRun
-) -> tuple[list[Invoice], dict[tuple[int, int, Decimal], int]]:
-    """Bulk-create the draft invoices and their lines; map (invoice key, project, rate) → line."""
+) -> tuple[list[Invoice], dict[str, Any]]:
+    """Bulk-create the draft invoices and their lines. Returns the drafts and, per link kind,
+    what each line bills: {"time": {(customer, project, rate): line}, "expense": [(id, line)],
+    "milestone": [...], "schedule": [((fee, period start, part), line)]}."""
     customers = {
         c.pk: c for c in Customer.objects.filter(pk__in={p.customer_id for p in preview.invoices})
     }
@@ -279,30 +369,55 @@ def _write_drafts(
         for p in preview.invoices
     )
     lines: list[InvoiceLine] = []
-    keys: list[tuple[int, int, Decimal]] = []
-    taxes = tax_rates_for(legal_entity=legal_entity, customers=customers)
+    specs: list[tuple[int, tuple]] = []
     for draft, p in zip(drafts, preview.invoices, strict=True):
-        tax_rate = taxes[p.customer_id]
         for position, ln in enumerate(p.lines, start=1):
             lines.append(
                 InvoiceLine(
                     invoice=draft,
                     position=position,
-                    kind=LineKind.TIME,
-                    description=f"Professional services through {run.period_end:%d %b %Y}",
+                    kind=ln.kind,
+                    description=ln.description,
                     project_id=ln.project_id,
-                    quantity=ln.hours,
-                    unit_price=ln.rate,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price,
                     net=ln.net,
-                    tax_rate=tax_rate,
-                    tax_rate_value=tax_rate.rate if tax_rate else ZERO,
+                    tax_rate=ln.tax_rate,
+                    tax_rate_value=ln.tax_rate.rate if ln.tax_rate else ZERO,
                     tax=ln.tax,
-                    accrued=ln.net,
+                    accrued=ln.net if ln.kind in _ACCRUES else ZERO,
+                    service_start=ln.service_start,
+                    service_end=ln.service_end,
+                    written_down_hours=ln.written_down_hours,
                 )
             )
-            keys.append((p.customer_id, ln.project_id, ln.rate))
+            specs.append((p.customer_id, ln.project_id, ln.link))
     created = InvoiceLine.objects.bulk_create(lines)
-    return drafts, {key: line.pk for key, line in zip(keys, created, strict=True)}
+    links: dict[str, Any] = {"time": {}, "expense": [], "milestone": [], "schedule": []}
+    for (customer_id, project_id, link), line in zip(specs, created, strict=True):
+        if not link or link[0] == "fund_top_up":
+            continue
+        if link[0] == "time":
+            links["time"][(customer_id, project_id, link[1])] = line.pk
+        else:
+            links[link[0]].append((link[1:] if link[0] == "schedule" else link[1], line.pk))
+    return drafts, links
+
+
+def _link_others(links: dict[str, Any]) -> None:
+    """Link expenses, milestones and fee periods to their lines, in bulk. The partial unique
+    indexes make a second active link impossible, so a concurrent run fails instead of
+    billing twice."""
+    ExpenseBilling.objects.bulk_create(
+        ExpenseBilling(expense_id=pk, line_id=line) for pk, line in links["expense"]
+    )
+    MilestoneBilling.objects.bulk_create(
+        MilestoneBilling(milestone_id=pk, line_id=line) for pk, line in links["milestone"]
+    )
+    ScheduleBilling.objects.bulk_create(
+        ScheduleBilling(fee_id=fee, period_start=start, part=part, line_id=line)
+        for (fee, start, part), line in links["schedule"]
+    )
 
 
 def _snapshot(
@@ -316,7 +431,15 @@ def _snapshot(
             legal_entity=legal_entity, period_end=period_end, customer=customer, project=project
         )
         .exclude(rate=None)
-        .values("id", "project_id", "project__customer_id", "project__currency", "rate", "hours")
+        .values(
+            "id",
+            "project_id",
+            "project__customer_id",
+            "project__currency",
+            "project__billing_model",
+            "rate",
+            "hours",
+        )
     )
     sql, params = entries.query.sql_with_params()
     with connection.cursor() as cur:
@@ -324,15 +447,17 @@ def _snapshot(
         cur.execute("DROP TABLE IF EXISTS billing_run_entries")
         cur.execute(
             "CREATE TEMP TABLE billing_run_entries (id bigint PRIMARY KEY, project_id bigint, "
-            "customer_id bigint, currency varchar(3), rate numeric, hours numeric) ON COMMIT DROP"
+            "customer_id bigint, currency varchar(3), billing_model varchar(20), rate numeric, "
+            "hours numeric) ON COMMIT DROP"
         )
         cur.execute(
             f"INSERT INTO billing_run_entries {sql} FOR UPDATE OF timesheets_timeentry",
             params,
         )
         cur.execute(
-            "SELECT customer_id, currency, project_id, rate, sum(hours), count(*) "
-            "FROM billing_run_entries GROUP BY customer_id, currency, project_id, rate"
+            "SELECT customer_id, currency, project_id, billing_model, rate, sum(hours), count(*) "
+            "FROM billing_run_entries GROUP BY customer_id, currency, project_id, billing_model, "
+            "rate"
         )
         return cur.fetchall()
 
@@ -341,6 +466,8 @@ def _link_time(lines_by_key: dict[tuple[int, int, Decimal], int]) -> int:
     """One INSERT … SELECT links every snapshotted entry to its line; one UPDATE freezes the
     entries billed for the first time."""
     if not lines_by_key:
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS billing_run_entries")
         return 0
     values = ", ".join(["(%s, %s, %s::numeric, %s)"] * len(lines_by_key))
     params = [
@@ -398,22 +525,53 @@ def _next_number(legal_entity: LegalEntity, kind: str, year: int) -> str:
     return pattern.format(year=year, seq=number)
 
 
+_PART_KIND = {
+    LineKind.TIME: "time",
+    LineKind.WRITE_DOWN: "time",  # a write-down nets into the time it caps
+    LineKind.MILESTONE: "milestone",
+    LineKind.RECURRING: "recurring",
+    LineKind.FUND_TOP_UP: "prepayment",
+}
+
+
 def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
-    kind_map = {
-        LineKind.TIME: "time",
-        LineKind.MILESTONE: "milestone",
-        LineKind.RECURRING: "recurring",
-    }
+    """The invoice's lines as posting parts: one per project and treatment, so a write-down
+    nets into the time it caps. A milestone's revenue is deferred until it is reached."""
+    lines = list(invoice.lines.all())
+    reached = _milestones_reached(invoice)
+    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for ln in lines:
+        kind = _PART_KIND.get(ln.kind, "services")
+        flag = reached.get(ln.position, True) if kind == "milestone" else True
+        row = sums[(kind, ln.project_id, flag)]
+        row[0] += ln.net
+        row[1] += ln.tax
+        row[2] += ln.accrued
     return tuple(
         rules.InvoicePart(
-            kind=kind_map.get(ln.kind, "services"),
-            net=abs(ln.net),
-            tax=abs(ln.tax),
-            accrued=abs(ln.accrued),
-            project_id=ln.project_id,
+            kind=kind,
+            net=abs(net),
+            tax=abs(tax),
+            accrued=abs(accrued),
+            reached=flag,
+            project_id=project_id,
         )
-        for ln in invoice.lines.all()
+        for (kind, project_id, flag), (net, tax, accrued) in sums.items()
     )
+
+
+def _milestones_reached(invoice: Invoice) -> dict[int, bool]:
+    """Position → whether the milestone the line bills is reached (for a credit note: the
+    milestone of the line at that position on the invoice it credits)."""
+    from projects.models import MilestoneStatus
+
+    source = invoice.credits_id or invoice.pk
+    return {
+        position: status != MilestoneStatus.PLANNED
+        for position, status in MilestoneBilling.objects.filter(
+            line__invoice_id=source
+        ).values_list("line__position", "milestone__status")
+    }
 
 
 def invoice_issue(
@@ -477,6 +635,9 @@ def invoice_issue(
             actor=actor,
             actor_label=actor_label,
         )
+        if locked.kind == InvoiceKind.INVOICE:
+            _milestones_invoiced(locked)
+            _fund_apply(locked, today=today, actor=actor, actor_label=actor_label)
         audit_record(
             action=f"{locked.kind}.issued",
             obj=locked,
@@ -502,6 +663,138 @@ def invoice_issue(
                 },
             )
     return locked
+
+
+def _milestones_invoiced(invoice: Invoice) -> None:
+    """Reached milestones billed by this invoice are now invoiced (one that is not reached yet
+    becomes invoiced when it is: ``milestone_reached_post``)."""
+    from projects.models import Milestone, MilestoneStatus
+
+    Milestone.objects.filter(
+        status=MilestoneStatus.REACHED,
+        billings__line__invoice=invoice,
+        billings__released_at__isnull=True,
+    ).update(status=MilestoneStatus.INVOICED)
+
+
+def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_label: str) -> None:
+    """A milestone just reached: if an issued invoice already billed it, its revenue was
+    deferred — recognise it now (deferred → fixed-fee revenue) and mark it invoiced."""
+    from projects.models import Milestone, MilestoneStatus
+
+    link = (
+        MilestoneBilling.objects.filter(
+            milestone=milestone,
+            released_at__isnull=True,
+            line__invoice__status__in=[
+                InvoiceStatus.ISSUED,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.PAID,
+            ],
+        )
+        .select_related("line__invoice__legal_entity")
+        .first()
+    )
+    if link is None:
+        return
+    invoice = link.line.invoice
+    journal_post(
+        legal_entity=invoice.legal_entity,
+        event=rules.MilestoneReached(
+            amount=link.line.net,
+            currency=invoice.currency,
+            fx_rate=invoice.fx_rate,
+            customer_id=invoice.customer_id,
+            project_id=link.line.project_id,
+            description=f"Milestone reached: {milestone.name} ({invoice.number})",
+        ),
+        date=on,
+        source_type="milestone",
+        source_id=milestone.pk,
+        actor=actor,
+        actor_label=actor_label,
+    )
+    Milestone.objects.filter(pk=milestone.pk).update(status=MilestoneStatus.INVOICED)
+
+
+def fund_available(*, project_id: int, exclude_invoice: int | None = None) -> Decimal:
+    """What a prepaid fund holds now: top-ups on issued invoices less what was applied."""
+    from billing.models import FundApplication
+
+    topped = (
+        InvoiceLine.objects.filter(
+            project_id=project_id,
+            kind=LineKind.FUND_TOP_UP,
+            invoice__kind=InvoiceKind.INVOICE,
+            invoice__status__in=[
+                InvoiceStatus.ISSUED,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.PAID,
+            ],
+        )
+        .exclude(invoice_id=exclude_invoice)
+        .aggregate(s=Sum("net"))["s"]
+        or ZERO
+    )
+    applied = (
+        FundApplication.objects.filter(project_id=project_id).aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
+    return topped - applied
+
+
+def _fund_apply(invoice: Invoice, *, today: dt.date, actor: Any, actor_label: str) -> None:
+    """Draw each prepaid fund down against this invoice's draw-down lines (their gross), as far
+    as the fund goes: posted (prepayments → receivable) and counted as paid. The project row is
+    locked so two invoices cannot both spend the same balance."""
+    from billing.models import FundApplication
+    from projects.models import Project
+
+    gross = (
+        invoice.lines.filter(kind=LineKind.FUND_DRAWDOWN)
+        .values("project_id")
+        .annotate(g=Sum(F("net") + F("tax")))
+        .order_by("project_id")
+    )
+    applied_total = ZERO
+    for row in gross:
+        Project.objects.select_for_update().filter(pk=row["project_id"]).first()
+        amount = min(
+            row["g"], fund_available(project_id=row["project_id"], exclude_invoice=invoice.pk)
+        )
+        if amount <= 0:
+            continue
+        application = FundApplication.objects.create(
+            invoice=invoice, project_id=row["project_id"], amount=amount
+        )
+        journal_post(
+            legal_entity=invoice.legal_entity,
+            event=rules.FundApplied(
+                amount=amount,
+                currency=invoice.currency,
+                fx_rate=invoice.fx_rate,
+                customer_id=invoice.customer_id,
+                project_id=row["project_id"],
+                document=f"invoice:{invoice.pk}",
+                description=f"Prepaid fund applied to {invoice.number}",
+            ),
+            date=today,
+            source_type="fund_application",
+            source_id=application.pk,
+            actor=actor,
+            actor_label=actor_label,
+        )
+        applied_total += amount
+    if applied_total:
+        invoice.amount_paid += applied_total
+        invoice.status = (
+            InvoiceStatus.PAID
+            if invoice.amount_paid >= invoice.total
+            else InvoiceStatus.PARTIALLY_PAID
+        )
+        Invoice.objects.filter(pk=invoice.pk).update(
+            amount_paid=invoice.amount_paid, status=invoice.status
+        )
 
 
 def _publish(invoice: Invoice) -> None:
@@ -580,6 +873,10 @@ def invoice_void(
                 "Only an issued invoice with nothing paid can be voided; refund payments first.",
                 code="illegal_transition",
             )
+        originals = list(
+            InvoiceLine.objects.select_for_update().filter(invoice=locked).order_by("position")
+        )
+        recognised = _recognised_by_line([ln.pk for ln in originals])
         credit = Invoice.objects.create(
             legal_entity_id=locked.legal_entity_id,
             customer_id=locked.customer_id,
@@ -607,13 +904,23 @@ def invoice_void(
                 tax_rate_id=ln.tax_rate_id,
                 tax_rate_value=ln.tax_rate_value,
                 tax=-ln.tax,
-                accrued=-ln.accrued,
+                # A recurring fee's credit takes back what was recognised from revenue.
+                accrued=-recognised.get(ln.pk, ln.accrued),
+                service_start=ln.service_start,
+                service_end=ln.service_end,
+                written_down_hours=-ln.written_down_hours,
             )
-            for ln in locked.lines.all()
+            for ln in originals
         )
+        now = timezone.now()
         released = TimeEntryBilling.objects.filter(
             line__invoice=locked, released_at__isnull=True
-        ).update(released_at=timezone.now())
+        ).update(released_at=now)
+        for link_model in (ExpenseBilling, MilestoneBilling, ScheduleBilling):
+            link_model.objects.filter(line__invoice=locked, released_at__isnull=True).update(
+                released_at=now
+            )
+        _milestones_released(locked)
         Invoice.objects.filter(pk=locked.pk).update(status=InvoiceStatus.VOID)
         audit_record(
             action="invoice.voided",
@@ -624,6 +931,26 @@ def invoice_void(
         )
         credit = invoice_issue(invoice=credit, actor=actor, today=today)
     return credit
+
+
+def _recognised_by_line(line_ids: list[int]) -> dict[int, Decimal]:
+    from billing.models import Recognition
+
+    return dict(
+        Recognition.objects.filter(line_id__in=line_ids)
+        .values("line_id")
+        .annotate(s=Sum("amount"))
+        .values_list("line_id", "s")
+    )
+
+
+def _milestones_released(invoice: Invoice) -> None:
+    """Milestones billed by a voided invoice may be billed again: invoiced → reached."""
+    from projects.models import Milestone, MilestoneStatus
+
+    Milestone.objects.filter(
+        status=MilestoneStatus.INVOICED, billings__line__invoice=invoice
+    ).update(status=MilestoneStatus.REACHED)
 
 
 def invoice_totals_check(invoice: Invoice) -> bool:

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from psa.money import round_money
 
-RULES_VERSION = "2026.11.1"
+RULES_VERSION = "2026.11.2"
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -75,8 +75,11 @@ class InvoicePart:
 
     kind: "time" (credits WIP at ``accrued``; the difference to ``net`` is a write-up or -down
     of services revenue), "milestone" (``reached`` decides revenue or deferred revenue),
-    "recurring" (billed in advance: deferred), or "services" (expenses, usage, overage,
-    adjustments: services revenue).
+    "recurring" (billed in advance: deferred; on a credit note ``accrued`` is the part already
+    recognised, which comes back out of recurring revenue instead), "prepayment" (a prepaid
+    fund top-up: a liability to the customer until drawn down), or "services" (expenses, usage,
+    overage, adjustments: services revenue). A part's ``net`` may be negative only for
+    "time" (a write-down to a cap nets into it).
     """
 
     kind: str
@@ -280,7 +283,10 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
                     role = "revenue_fixed_fee" if p.reached else "deferred_revenue"
                     b.post(role, -sign * p.net, **dims)
                 elif p.kind == "recurring":
-                    b.post("deferred_revenue", -sign * p.net, **dims)
+                    b.post("deferred_revenue", -sign * (p.net - p.accrued), **dims)
+                    b.post("revenue_recurring", -sign * p.accrued, **dims)
+                elif p.kind == "prepayment":
+                    b.post("customer_prepayments", -sign * p.net, **dims)
                 elif p.kind == "services":
                     b.post("revenue_services", -sign * p.net, **dims)
                 else:

@@ -140,6 +140,10 @@ def milestone_reach(
             before={"status": MilestoneStatus.PLANNED},
             after={"status": MilestoneStatus.REACHED, "reached_on": on.isoformat()},
         )
+        from billing.services import milestone_reached_post
+
+        milestone_reached_post(milestone=milestone, on=on, actor=actor, actor_label=actor_label)
+        milestone.refresh_from_db()
     return milestone
 
 

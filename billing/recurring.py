@@ -1,0 +1,294 @@
+"""Recurring fees (retainers and subscriptions), their usage quantities, billing terms, and
+the daily recognition of fees billed in advance.
+
+Recognition (DOMAIN.md): a fee invoiced in advance is deferred revenue; each day the job moves
+the slice earned so far to recurring revenue, pro rata by days, the last day taking whatever
+rounding left (``ledger.rules.recognised_to_date``). A line is recognised at most once per day
+(unique (line, date)) and its row is locked while it is, so two workers, or a job run twice,
+post each slice once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from billing.models import (
+    BillingTerms,
+    FeeKind,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    Recognition,
+    RecurringFee,
+    ScheduleBilling,
+    UsageQuantity,
+)
+from billing.sources import fee_periods
+from ledger import rules
+from ledger.services import journal_post
+from psa import errors
+from psa.audit import audit_record
+
+ZERO = Decimal(0)
+
+
+def _decimal(value: object, name: str, *, minimum: Decimal = ZERO) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise errors.ValidationFailed(
+            f"{name.replace('_', ' ').capitalize()} must be a number.",
+            fields={name: "Not a number."},
+        ) from None
+    if not amount.is_finite() or amount < minimum:
+        raise errors.ValidationFailed(
+            f"{name.replace('_', ' ').capitalize()} must be at least {minimum}.",
+            fields={name: f"At least {minimum}."},
+        )
+    return amount
+
+
+def _optional(value: object, name: str, *, minimum: Decimal = ZERO) -> Decimal | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return _decimal(value, name, minimum=minimum)
+
+
+def billing_terms_set(*, project: Any, actor: Any, **values: Any) -> BillingTerms:
+    """Set a project's billing terms (cap, milestones on planned date, fund threshold and
+    top-up). Blank clears a figure."""
+    from projects.models import BillingModel
+
+    cap = _optional(values.get("cap_amount"), "cap_amount")
+    threshold = _optional(values.get("fund_threshold"), "fund_threshold")
+    top_up = _optional(values.get("fund_top_up"), "fund_top_up", minimum=Decimal("0.01"))
+    if project.billing_model == BillingModel.PREPAID_FUND and (threshold is None) != (
+        top_up is None
+    ):
+        raise errors.ValidationFailed(
+            "A prepaid fund needs both a threshold and a top-up amount, or neither.",
+            fields={"fund_top_up": "Set both or neither.", "fund_threshold": "Set both."},
+        )
+    with transaction.atomic():
+        terms, _ = BillingTerms.objects.select_for_update().get_or_create(project=project)
+        before = {
+            "cap_amount": terms.cap_amount,
+            "milestones_on_planned_date": terms.milestones_on_planned_date,
+            "fund_threshold": terms.fund_threshold,
+            "fund_top_up": terms.fund_top_up,
+        }
+        terms.cap_amount = cap
+        terms.milestones_on_planned_date = bool(values.get("milestones_on_planned_date"))
+        terms.fund_threshold = threshold
+        terms.fund_top_up = top_up
+        terms.save()
+        audit_record(
+            action="billing_terms.changed",
+            obj=project,
+            actor=actor,
+            before=before,
+            after={k: getattr(terms, k) for k in before},
+        )
+    return terms
+
+
+def recurring_fee_create(
+    *,
+    project: Any,
+    kind: str,
+    description: str,
+    unit_price: object,
+    start_date: dt.date,
+    actor: Any,
+    quantity: object = 1,
+    period_months: int = 1,
+    end_date: dt.date | None = None,
+    included_hours: object = None,
+    overage_rate: object = None,
+    service_item: Any = None,
+) -> RecurringFee:
+    if kind not in FeeKind.values:
+        raise errors.ValidationFailed(
+            "Unknown fee kind.", fields={"kind": "Retainer or subscription."}
+        )
+    if not description.strip():
+        raise errors.ValidationFailed("Describe the fee.", fields={"description": "Required."})
+    if period_months not in (1, 3, 6, 12):
+        raise errors.ValidationFailed(
+            "A period is 1, 3, 6 or 12 months.", fields={"period_months": "1, 3, 6 or 12."}
+        )
+    if end_date and end_date < start_date:
+        raise errors.ValidationFailed(
+            "The fee cannot end before it starts.", fields={"end_date": "Before the start."}
+        )
+    included = _optional(included_hours, "included_hours")
+    overage = _optional(overage_rate, "overage_rate")
+    if kind != FeeKind.RETAINER and (included is not None or overage is not None):
+        raise errors.ValidationFailed(
+            "Only a retainer has included hours and an overage rate.",
+            fields={"overage_rate": "Retainers only."},
+        )
+    if (
+        kind == FeeKind.RETAINER
+        and RecurringFee.objects.filter(project=project, kind=FeeKind.RETAINER).exists()
+    ):
+        raise errors.Conflict(
+            "The project has a retainer already.", fields={"kind": "One retainer per project."}
+        )
+    with transaction.atomic():
+        fee = RecurringFee.objects.create(
+            project=project,
+            kind=kind,
+            description=description.strip(),
+            unit_price=_decimal(unit_price, "unit_price"),
+            quantity=_decimal(quantity, "quantity"),
+            period_months=period_months,
+            start_date=start_date,
+            end_date=end_date,
+            included_hours=included,
+            overage_rate=overage,
+            service_item=service_item,
+        )
+        audit_record(action="recurring_fee.created", obj=fee, actor=actor)
+    return fee
+
+
+def usage_quantity_set(
+    *, fee: RecurringFee, period_start: dt.date, quantity: object, actor: Any
+) -> UsageQuantity:
+    """The quantity a subscription bills for one of its periods (e.g. devices in December).
+    Refused once that period is billed: the invoice would no longer match."""
+    amount = _decimal(quantity, "quantity")
+    starts = {
+        start for start, _ in fee_periods(fee, starting_through=max(period_start, fee.start_date))
+    }
+    if period_start not in starts:
+        raise errors.ValidationFailed(
+            "That date does not start one of the fee's periods.",
+            fields={"period_start": "Not the first day of a period of this fee."},
+        )
+    with transaction.atomic():
+        RecurringFee.objects.select_for_update().filter(pk=fee.pk).first()
+        if ScheduleBilling.objects.filter(
+            fee=fee,
+            period_start=period_start,
+            part=ScheduleBilling.PART_FEE,
+            released_at__isnull=True,
+        ).exists():
+            raise errors.Conflict(
+                "That period is invoiced already; credit the invoice to change it.",
+                fields={"period_start": "Already billed."},
+            )
+        row, _ = UsageQuantity.objects.update_or_create(
+            fee=fee, period_start=period_start, defaults={"quantity": amount}
+        )
+        audit_record(
+            action="usage_quantity.set",
+            obj=fee,
+            actor=actor,
+            after={"period_start": period_start.isoformat(), "quantity": amount},
+        )
+    return row
+
+
+# --- recognition ---------------------------------------------------------------------------
+
+
+def lines_to_recognise(*, as_of: dt.date) -> list[int]:
+    """Recurring lines of standing invoices whose recognised total is behind ``as_of``."""
+    done = Subquery(
+        Recognition.objects.filter(line=OuterRef("pk"))
+        .values("line")
+        .annotate(s=Sum("amount"))
+        .values("s"),
+        output_field=DecimalField(),
+    )
+    return list(
+        InvoiceLine.objects.filter(
+            kind=LineKind.RECURRING,
+            service_start__lte=as_of,
+            invoice__kind=InvoiceKind.INVOICE,
+            invoice__status__in=[
+                InvoiceStatus.ISSUED,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.PAID,
+            ],
+        )
+        .annotate(done=Coalesce(done, Value(ZERO)))
+        .filter(done__lt=F("net"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def line_recognise(*, line_id: int, as_of: dt.date) -> Decimal:
+    """Recognise one line through ``as_of``; returns the amount posted (0 if nothing was due,
+    or another worker holds the line)."""
+    with transaction.atomic():
+        line = (
+            InvoiceLine.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("invoice__legal_entity")
+            .filter(pk=line_id)
+            .first()
+        )
+        if line is None or line.invoice.status == InvoiceStatus.VOID:
+            return ZERO
+        invoice = line.invoice
+        target = rules.recognised_to_date(
+            amount=line.net,
+            currency=invoice.currency,
+            start=line.service_start,
+            end=line.service_end,
+            as_of=as_of,
+        )
+        done = line.recognitions.aggregate(s=Sum("amount"))["s"] or ZERO
+        amount = target - done
+        if amount <= 0:
+            return ZERO
+        try:
+            with transaction.atomic():
+                Recognition.objects.create(line=line, date=as_of, amount=amount)
+        except IntegrityError:
+            return ZERO  # recognised today already
+        journal_post(
+            legal_entity=invoice.legal_entity,
+            event=rules.RevenueRecognised(
+                amount=amount,
+                currency=invoice.currency,
+                fx_rate=invoice.fx_rate,
+                customer_id=invoice.customer_id,
+                project_id=line.project_id,
+                document=f"invoice:{invoice.pk}",
+                description=f"Recognised: {line.description}"[:200],
+            ),
+            date=as_of,
+            source_type="recognition",
+            source_id=f"{line.pk}:{as_of.isoformat()}",
+            actor_label="recognition job",
+        )
+    return amount
+
+
+def revenue_recognise(*, as_of: dt.date, run: Any = None) -> dict[str, int]:
+    """The daily job: every line behind, one short transaction each (a crash loses at most
+    the line in hand, which the next run picks up)."""
+    counts = {"processed": 0, "skipped": 0, "failed": 0}
+    for line_id in lines_to_recognise(as_of=as_of):
+        try:
+            posted = line_recognise(line_id=line_id, as_of=as_of)
+        except Exception as exc:  # one bad line must not stop the others; it is recorded
+            counts["failed"] += 1
+            if run is not None:
+                run.failed(f"invoice line {line_id}", exc)
+            continue
+        counts["processed" if posted else "skipped"] += 1
+        if run is not None:
+            (run.processed if posted else run.skipped)()
+    return counts
