@@ -21,7 +21,7 @@ def _balanced(lines):
 
 parts = st.builds(
     rules.InvoicePart,
-    kind=st.sampled_from(["time", "milestone", "recurring", "services"]),
+    kind=st.sampled_from(["time", "milestone", "recurring", "prepayment", "services"]),
     net=money,
     tax=money,
     accrued=money,
