@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import logging
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
@@ -10,12 +14,62 @@ from django.utils import timezone
 from billing.models import Invoice
 from billing.selectors import invoice_document
 
+logger = logging.getLogger(__name__)
+
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice, then the receipts of the billable expenses it bills: image receipts as
+    pages of the document, PDF receipts appended page by page."""
     from weasyprint import HTML
 
-    html = render_to_string("billing/invoice_pdf.html", invoice_document(invoice))
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    images, pdfs = _receipts(invoice)
+    context = {
+        **invoice_document(invoice),
+        "receipt_images": images,
+        "fund_applied": invoice.fund_applied.exists(),
+    }
+    html = render_to_string("billing/invoice_pdf.html", context)
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    if not pdfs:
+        return document
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(document)))
+    for data in pdfs:
+        try:
+            writer.append(PdfReader(io.BytesIO(data)))
+        except Exception:  # a damaged receipt must not stop the invoice; it is logged
+            logger.warning("receipt PDF of invoice %s could not be appended", invoice.pk)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _receipts(invoice: Invoice) -> tuple[list[dict], list[bytes]]:
+    """Receipts of the expenses billed on this invoice (for a credit note: on the invoice it
+    credits), in line order."""
+    from billing.models import ExpenseBilling
+
+    source = invoice.credits_id or invoice.pk
+    links = (
+        ExpenseBilling.objects.filter(line__invoice_id=source)
+        .exclude(expense__receipt="")
+        .select_related("expense")
+        .order_by("line__position")
+    )
+    images, pdfs = [], []
+    for link in links:
+        expense = link.expense
+        with expense.receipt.open("rb") as fh:
+            data = fh.read()
+        if data.startswith(b"%PDF-"):
+            pdfs.append(data)
+            continue
+        mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+        src = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        images.append({"expense": expense, "src": src})
+    return images, pdfs
 
 
 def invoice_pdf_store(invoice: Invoice) -> Invoice:

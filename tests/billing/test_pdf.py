@@ -77,3 +77,43 @@ def test_the_task_stores_the_pdf(firm, settings, tmp_path):  # noqa: F811
     assert invoice.pdf.name == name
     assert (tmp_path / name).read_bytes().startswith(b"%PDF")
     assert invoice_pdf_store(invoice).pdf.name.endswith(".pdf")
+
+
+def test_billable_expense_receipts_are_appended_as_pages(firm, tmp_path):  # noqa: F811
+    import datetime as dt
+    import io
+    from decimal import Decimal
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+    from weasyprint import HTML
+
+    from projects.models import Project
+    from timesheets.models import Expense
+
+    erp = Project.objects.get(code="erp")
+    png = io.BytesIO()
+    Image.new("RGB", (400, 300), (15, 118, 110)).save(png, format="PNG")
+    receipt_pdf = HTML(string="<p>TAXI-RECEIPT-4711</p>").write_pdf()
+    for name, data, text in (
+        ("hotel.png", png.getvalue(), "Hotel Leeds"),
+        ("taxi.pdf", receipt_pdf, "Taxi"),
+    ):
+        expense = Expense(
+            person=erp.manager, project=erp, date=dt.date(2026, 11, 18), amount=Decimal("80"),
+            currency="GBP", category="travel", description=text, status="approved",
+        )  # fmt: skip
+        expense.receipt.save(name, ContentFile(data), save=False)
+        expense.save()
+    billing_run_execute(
+        legal_entity=firm, period_end=PERIOD_END, actor_label="t", issue=True, today=TODAY
+    )
+    invoice = Invoice.objects.get(customer__name="Northwind")
+    pdf = render_invoice_pdf(invoice)
+    text = _text(pdf, tmp_path)
+    assert "Receipt: Hotel Leeds" in text  # the image receipt, as a page of the document
+    assert "TAXI-RECEIPT-4711" in text  # the PDF receipt, appended
+    pages = text.count("\f")
+    assert pages == 3
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "invoice-with-receipts.pdf").write_bytes(pdf)
