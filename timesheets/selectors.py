@@ -339,6 +339,23 @@ def time_visible_to(user: Any) -> QuerySet[TimeEntry]:
     return qs.none()
 
 
+def expenses_pending(*, approver: Any) -> QuerySet:
+    """Submitted expenses the approver may decide on: finance all, a manager those on the
+    projects they manage (not their own)."""
+    from timesheets.models import Expense
+
+    qs = Expense.objects.filter(status=EntryStatus.SUBMITTED)
+    if has_role(approver, Role.FINANCE):
+        scoped = qs
+    elif has_role(approver, Role.PROJECT_MANAGER):
+        scoped = qs.filter(project__manager=approver)
+    else:
+        return qs.none()
+    return (
+        scoped.exclude(person=approver).select_related("person", "project").order_by("date", "id")
+    )
+
+
 def approvals_pending(*, approver: Any) -> list[PersonWeek]:
     """Submitted time the approver may decide on, grouped per person-week (oldest first).
     A manager's own time is left for someone else."""

@@ -154,8 +154,35 @@ def approvals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "timesheets/approvals.html",
-        {"pending": pending, "sees_all": has_role(request.user, Role.FINANCE)},
+        {
+            "pending": pending,
+            "expenses": list(selectors.expenses_pending(approver=request.user)[:200]),
+            "sees_all": has_role(request.user, Role.FINANCE),
+        },
     )
+
+
+@require_POST
+@role_required(*APPROVERS)
+def expenses_decide(request: HttpRequest) -> HttpResponse:
+    ids = [int(x) for x in request.POST.getlist("expense") if x.isdigit()]
+    if not ids:
+        messages.error(request, "Tick at least one expense.")
+        return redirect("timesheets:approvals")
+    approve = request.POST.get("decision") == "approve"
+    try:
+        n = services.expenses_decide(
+            actor=request.user,
+            expense_ids=ids,
+            approve=approve,
+            reason=request.POST.get("reason", ""),
+        )
+    except errors.ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect("timesheets:approvals")
+    verb = "Approved" if approve else "Rejected"
+    messages.success(request, f"{verb} {n} expense{'' if n == 1 else 's'}.")
+    return redirect("timesheets:approvals")
 
 
 def _person_week(request: HttpRequest, key: str) -> tuple[Any, dt.date]:

@@ -323,3 +323,52 @@ def test_the_week_history_keeps_a_rejection_after_the_entry_is_removed(
     assert "Wrong week" in page
     assert "(removed)" in page
     assert "deleted" in page
+
+
+def _claim(consultant, project, **kw):
+    from timesheets.services import expense_create
+
+    values = {"amount": "42.50", "currency": "GBP", "category": "travel", "description": "Taxi"}
+    return expense_create(
+        actor=consultant, person=consultant, project=project, date=MON, **(values | kw)
+    )
+
+
+def test_expenses_are_approved_or_rejected_by_the_projects_manager(
+    client, consultant, project_manager, project
+):
+    taxi, hotel = _claim(consultant, project), _claim(consultant, project, description="Hotel")
+    assert taxi.status == "submitted"
+    other_manager = UserFactory(roles=["project_manager"])
+    client.force_login(other_manager)
+    assert "Taxi" not in client.get("/time/approvals/").content.decode()
+    client.post("/time/approvals/expenses/", {"expense": [taxi.pk], "decision": "approve"})
+    taxi.refresh_from_db()
+    assert taxi.status == "submitted"  # not theirs to decide
+    client.force_login(project_manager)
+    page = client.get("/time/approvals/").content.decode()
+    assert "Expenses awaiting approval" in page and "Taxi" in page
+    client.post("/time/approvals/expenses/", {"expense": [taxi.pk], "decision": "approve"})
+    refused = client.post(
+        "/time/approvals/expenses/", {"expense": [hotel.pk], "decision": "reject"}, follow=True
+    )
+    assert "Say why the expense is rejected." in refused.content.decode()
+    client.post(
+        "/time/approvals/expenses/",
+        {"expense": [hotel.pk], "decision": "reject", "reason": "Personal stay"},
+    )
+    taxi.refresh_from_db()
+    hotel.refresh_from_db()
+    assert (taxi.status, hotel.status) == ("approved", "rejected")
+    assert AuditEvent.objects.get(action="expense.rejected").reason == "Personal stay"
+
+
+def test_consultants_cannot_decide_on_expenses(client, consultant, project):
+    taxi = _claim(consultant, project)
+    client.force_login(consultant)
+    response = client.post(
+        "/time/approvals/expenses/", {"expense": [taxi.pk], "decision": "approve"}
+    )
+    assert response.status_code == 403
+    taxi.refresh_from_db()
+    assert taxi.status == "submitted"

@@ -10,7 +10,7 @@ from timesheets.services.approvals import (
     week_auto_approve,
     week_reject,
 )
-from timesheets.services.expenses import expense_create, receipt_check
+from timesheets.services.expenses import expense_create, expenses_decide, receipt_check
 from timesheets.services.weeks import (
     hours_parse,
     time_entry_save,
@@ -21,6 +21,7 @@ from timesheets.services.weeks import (
 __all__ = [
     "PolicyDecision",
     "expense_create",
+    "expenses_decide",
     "hours_parse",
     "receipt_check",
     "time_entry_save",

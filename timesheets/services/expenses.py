@@ -13,7 +13,7 @@ from django.db import transaction
 from projects.models import Project
 from psa import errors
 from psa.audit import audit_record
-from timesheets.models import Expense, ExpenseCategory
+from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
@@ -113,6 +113,8 @@ def expense_create(
             billable=billable,
             markup_percent=markup,
             receipt=receipt or "",
+            # A claim is submitted as it is made: the project's manager (or finance) decides.
+            status=EntryStatus.SUBMITTED,
         )
         audit_record(
             action="expense.created",
@@ -121,3 +123,34 @@ def expense_create(
             after={"amount": str(value), "currency": currency, "category": category},
         )
     return expense
+
+
+def expenses_decide(*, actor: Any, expense_ids: list[int], approve: bool, reason: str = "") -> int:
+    """Approve (billable ones become billable work) or reject submitted expenses the actor
+    may decide on; each decision is audited with its reason. Returns how many changed."""
+    from timesheets.selectors import expenses_pending
+
+    if not approve and not reason.strip():
+        raise errors.ValidationFailed(
+            "Say why the expense is rejected.", fields={"reason": "Required."}
+        )
+    status = EntryStatus.APPROVED if approve else EntryStatus.REJECTED
+    with transaction.atomic():
+        rows = list(
+            expenses_pending(approver=actor)
+            .select_for_update(of=("self",))
+            .filter(pk__in=expense_ids)
+        )
+        if not rows:
+            return 0
+        Expense.objects.filter(pk__in=[e.pk for e in rows]).update(status=status)
+        for e in rows:
+            audit_record(
+                action=f"expense.{status}",
+                obj=e,
+                actor=actor,
+                reason=reason.strip(),
+                before={"status": EntryStatus.SUBMITTED},
+                after={"status": status},
+            )
+    return len(rows)
