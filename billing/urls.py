@@ -13,4 +13,5 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/send/", views.invoice_send, name="invoice_send"),
+    path("projects/<int:pk>/", views.project_billing, name="project_billing"),
 ]

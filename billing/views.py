@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.core.files.base import ContentFile
@@ -155,3 +156,133 @@ def billing_run(request: HttpRequest) -> HttpResponse:
         legal_entity=form["entity"], period_end=form["period_end"], customer=form["customer"]
     )
     return render(request, "billing/billing_run.html", {**form, "preview": preview})
+
+
+# --- project billing set-up: terms, recurring fees, usage -------------------------------------
+
+
+def _project(pk: int) -> Any:
+    from projects.models import Project
+
+    return get_object_or_404(Project.objects.select_related("customer", "legal_entity"), pk=pk)
+
+
+@role_required(*FINANCE)
+def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
+    """How a project bills: its terms (cap, milestones on planned date, prepaid fund), its
+    recurring fees with the quantity per period, and what is billed so far."""
+    from billing import recurring, sources
+    from billing.models import BillingTerms, FeeKind, RecurringFee, ScheduleBilling
+
+    project = _project(pk)
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "terms":
+                recurring.billing_terms_set(
+                    project=project,
+                    actor=request.user,
+                    cap_amount=request.POST.get("cap_amount"),
+                    milestones_on_planned_date=request.POST.get("milestones_on_planned_date"),
+                    fund_threshold=request.POST.get("fund_threshold"),
+                    fund_top_up=request.POST.get("fund_top_up"),
+                )
+                messages.success(request, "Billing terms saved.")
+            elif action == "fee":
+                recurring.recurring_fee_create(
+                    project=project,
+                    actor=request.user,
+                    kind=request.POST.get("kind", ""),
+                    description=request.POST.get("description", ""),
+                    unit_price=request.POST.get("unit_price", ""),
+                    quantity=request.POST.get("quantity") or 1,
+                    period_months=_int(request.POST.get("period_months"), "period_months"),
+                    start_date=_date(request.POST.get("start_date"), "start_date"),
+                    end_date=_date(request.POST.get("end_date"), "end_date", required=False),
+                    included_hours=request.POST.get("included_hours"),
+                    overage_rate=request.POST.get("overage_rate"),
+                )
+                messages.success(request, "Recurring fee added.")
+            elif action == "usage":
+                fee = get_object_or_404(RecurringFee, pk=request.POST.get("fee"), project=project)
+                recurring.usage_quantity_set(
+                    fee=fee,
+                    period_start=_date(request.POST.get("period_start"), "period_start"),
+                    quantity=request.POST.get("quantity", ""),
+                    actor=request.user,
+                )
+                messages.success(request, "Quantity set for the period.")
+            else:
+                raise errors.ValidationFailed("Unknown action.", fields={"action": "Unknown."})
+        except (errors.ValidationFailed, errors.Conflict) as exc:
+            error = exc
+        else:
+            return redirect("billing:project_billing", pk=pk)
+    terms = BillingTerms.objects.filter(project=project).first()
+    fees = list(RecurringFee.objects.filter(project=project).prefetch_related("usage"))
+    horizon = timezone.localdate() + dt.timedelta(days=62)
+    billed = {
+        (b.fee_id, b.period_start, b.part): b.line.invoice
+        for b in ScheduleBilling.objects.filter(
+            fee__in=fees, released_at__isnull=True
+        ).select_related("line__invoice")
+    }
+    for fee in fees:
+        usage = {u.period_start: u.quantity for u in fee.usage.all()}
+        fee.periods = [
+            {
+                "start": start,
+                "end": end,
+                "quantity": usage.get(start, fee.quantity),
+                "set": start in usage,
+                "invoice": billed.get((fee.pk, start, "fee")),
+            }
+            for start, end in sources.fee_periods(fee, starting_through=horizon)
+        ][-6:]
+    return render(
+        request,
+        "billing/project_billing.html",
+        {
+            "project": project,
+            "terms": terms,
+            "fees": fees,
+            "fee_kinds": FeeKind.choices,
+            "fund": services.fund_available(project_id=project.pk)
+            if project.billing_model == "prepaid_fund"
+            else None,
+            "invoice_lines": project_invoice_lines(project),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def project_invoice_lines(project: Any) -> list:
+    from billing.models import InvoiceLine
+
+    return list(
+        InvoiceLine.objects.filter(project=project)
+        .select_related("invoice")
+        .order_by("-invoice__issue_date", "-invoice_id", "position")[:50]
+    )
+
+
+def _date(raw: str | None, name: str, *, required: bool = True) -> dt.date | None:
+    if not raw:
+        if required:
+            raise errors.ValidationFailed("Pick a date.", fields={name: "Required."})
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise errors.ValidationFailed(
+            f"{raw!r} is not a date.", fields={name: "Use the form YYYY-MM-DD."}
+        ) from None
+
+
+def _int(raw: str | None, name: str) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise errors.ValidationFailed("Pick a whole number.", fields={name: "A number."}) from None

@@ -33,6 +33,7 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
         {
             "project": project,
             "show_money": show_money,
+            "is_finance": has_role(request.user, Role.FINANCE),
             "figures": selectors.project_figures(project),
             "burn": selectors.project_burn(project),
             "team": selectors.project_team(project),

@@ -57,3 +57,55 @@ def test_filters_narrow_the_list(client, finance, firm):  # noqa: F811
     assert "Draft" in client.get("/billing/", {"status": "draft"}).content.decode()
     assert "No invoices match." in client.get("/billing/", {"status": "paid"}).content.decode()
     assert client.get("/billing/run/", {"period_end": "soon"}).status_code == 400
+
+
+def test_finance_sets_up_how_a_project_bills(client, django_user_model):
+    import datetime as dt
+
+    from billing.models import BillingTerms, RecurringFee, UsageQuantity
+    from psa.roles import Role
+    from tests.crm.factories import CustomerFactory
+    from tests.ledger.factories import books
+    from tests.projects.factories import ProjectFactory
+    from tests.psa.factories import UserFactory
+
+    entity = books(code="uk", functional_currency="GBP")
+    customer = CustomerFactory(legal_entity=entity, currency="GBP")
+    fund = ProjectFactory(customer=customer, billing_model="prepaid_fund", code="fund")
+    saas = ProjectFactory(customer=customer, billing_model="subscription", code="saas")
+    client.force_login(UserFactory(roles=[Role.PROJECT_MANAGER]))
+    assert client.get(f"/billing/projects/{fund.pk}/").status_code == 403
+    client.force_login(UserFactory(roles=[Role.FINANCE]))
+    project_page = client.get("/projects/fund/").content.decode()
+    assert f"/billing/projects/{fund.pk}/" in project_page
+    bad = client.post(f"/billing/projects/{fund.pk}/", {"action": "terms", "fund_threshold": "500"})
+    assert bad.status_code == 400 and "both a threshold and a top-up" in bad.content.decode()
+    assert not BillingTerms.objects.exists()
+    client.post(
+        f"/billing/projects/{fund.pk}/",
+        {"action": "terms", "fund_threshold": "500", "fund_top_up": "2000"},
+    )
+    assert BillingTerms.objects.get(project=fund).fund_top_up == 2000
+    assert "Prepaid fund balance" in client.get(f"/billing/projects/{fund.pk}/").content.decode()
+    client.post(
+        f"/billing/projects/{saas.pk}/",
+        {
+            "action": "fee", "kind": "subscription", "description": "Managed laptops",
+            "unit_price": "15", "quantity": "10", "period_months": "1",
+            "start_date": "2026-11-01",
+        },
+    )  # fmt: skip
+    fee = RecurringFee.objects.get(project=saas)
+    page = client.get(f"/billing/projects/{saas.pk}/").content.decode()
+    assert "Managed laptops" in page and "1 Nov 2026" in page
+    client.post(
+        f"/billing/projects/{saas.pk}/",
+        {"action": "usage", "fee": fee.pk, "period_start": "2026-12-01", "quantity": "14"},
+    )
+    assert UsageQuantity.objects.get(fee=fee).period_start == dt.date(2026, 12, 1)
+    missing = client.post(
+        f"/billing/projects/{saas.pk}/",
+        {"action": "fee", "kind": "subscription", "description": "", "unit_price": "1",
+         "period_months": "1", "start_date": "2026-11-01"},
+    )  # fmt: skip
+    assert missing.status_code == 400 and "Describe the fee." in missing.content.decode()
