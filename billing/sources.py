@@ -395,8 +395,8 @@ def _overage_candidates(periods: list[tuple[RecurringFee, dt.date, dt.date]]) ->
 
 def fund_balances(project_ids: Any) -> dict[int, Decimal]:
     """Each fund's projected balance: top-ups on invoices that stand (drafts included) less the
-    gross of draw-down lines on them. Drafts count, so a second run before the first's
-    invoices are issued does not top up again."""
+    gross of draw-down lines on them; absent for a fund never billed. Drafts count, so a
+    second run before the first's invoices are issued does not top up again."""
     rows = (
         InvoiceLine.objects.filter(
             project_id__in=list(project_ids),
@@ -407,12 +407,10 @@ def fund_balances(project_ids: Any) -> dict[int, Decimal]:
         .values("project_id", "kind")
         .annotate(net=Sum("net"), tax=Sum("tax"))
     )
-    balance: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    balance: dict[int, Decimal] = {}
     for r in rows:
-        if r["kind"] == LineKind.FUND_TOP_UP:
-            balance[r["project_id"]] += r["net"]
-        else:
-            balance[r["project_id"]] -= r["net"] + r["tax"]
+        change = r["net"] if r["kind"] == LineKind.FUND_TOP_UP else -(r["net"] + r["tax"])
+        balance[r["project_id"]] = balance.get(r["project_id"], ZERO) + change
     return balance
 
 
@@ -424,8 +422,11 @@ def fund_top_up_candidates(
     balances = fund_balances([t.project_id for t in terms])
     out = []
     for t in terms:
-        after = balances.get(t.project_id, ZERO) - drawn.get(t.project_id, ZERO)
-        if after >= t.fund_threshold:
+        balance = balances.get(t.project_id)
+        after = (balance or ZERO) - drawn.get(t.project_id, ZERO)
+        # Only a draw-down makes a balance fall, so only a run that draws one (or a fund never
+        # topped up) tops up: repeating a run with nothing new adds nothing.
+        if after >= t.fund_threshold or (balance is not None and not drawn.get(t.project_id)):
             continue
         out.append(
             Candidate(

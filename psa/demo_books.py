@@ -53,7 +53,9 @@ def seed_books(report: Any, today: dt.date) -> None:
         F("hours") * entry_rate(), output_field=DecimalField(max_digits=14, decimal_places=4)
     )
     weekly = (
-        TimeEntry.objects.filter(status="approved", billable=True)
+        TimeEntry.objects.filter(
+            status="approved", billable=True, project__billing_model="time_and_materials"
+        )
         .annotate(week=TruncWeek("date"))
         .values("project_id", "week")
         .annotate(amount=Sum(value))
@@ -78,8 +80,43 @@ def seed_books(report: Any, today: dt.date) -> None:
             source_id=f"{project.pk}:{row['week']}",
             actor_label="demo",
         )  # fmt: skip
+    _billing_setup(report)
     _monthly_billing(report, today)
+    from billing.recurring import revenue_recognise
+
+    revenue_recognise(as_of=today)
     report.bump("journal entries", JournalEntry.objects.count() - entries_before)
+
+
+def _billing_setup(report: Any) -> None:
+    """Every billing model in use: a retainer with overage, a subscription per device, a
+    prepaid fund with its top-up rule, and a capped T&M project."""
+    from billing.models import BillingTerms, FeeKind, RecurringFee
+    from projects.models import Project
+
+    projects = {p.code: p for p in Project.objects.all()}
+    fees = [
+        ("nw-sup", FeeKind.RETAINER, "Support retainer", "6000", "1", "40", "140"),
+        ("kl-ops", FeeKind.SUBSCRIPTION, "Ops dashboard, per device", "45", "20", None, None),
+    ]
+    for code, kind, description, price, quantity, included, overage in fees:
+        project = projects.get(code)
+        if project is None or project.recurring_fees.exists():
+            continue
+        RecurringFee.objects.create(
+            project=project, kind=kind, description=description, unit_price=Decimal(price),
+            quantity=Decimal(quantity), start_date=project.start_date,
+            included_hours=Decimal(included) if included else None,
+            overage_rate=Decimal(overage) if overage else None,
+        )  # fmt: skip
+        report.bump("recurring fees")
+    for code, terms in [
+        ("lr-shop", {"fund_threshold": Decimal(10000), "fund_top_up": Decimal(50000)}),
+        ("om-cms", {"cap_amount": Decimal(30000)}),
+        ("vf-risk", {"milestones_on_planned_date": True}),
+    ]:
+        if code in projects:
+            BillingTerms.objects.get_or_create(project=projects[code], defaults=terms)
 
 
 def _monthly_billing(report: Any, today: dt.date) -> None:

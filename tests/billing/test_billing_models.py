@@ -438,3 +438,13 @@ def test_issue_draft_from_run_is_gapless_for_new_kinds(firm, retainer):
     draft = run(firm, issue=False).invoices.get()
     issued = invoice_issue(invoice=draft, actor=None, today=DEC_1)
     assert issued.number == "INV-2026-00001"
+
+
+def test_repeating_a_run_with_nothing_drawn_tops_up_nothing(firm, customer):
+    fund = project(customer, "prepaid_fund")
+    billing_terms_set(project=fund, actor=None, fund_threshold="1000", fund_top_up="500")
+    assert run(firm).invoices.get().total == D("500.00")  # first top-up: still below 1,000
+    assert run(firm).invoices.count() == 0  # nothing was drawn since: no second top-up
+    week_of_time(fund, hours=D("1"), days=1)  # a draw-down: the balance fell, top up again
+    invoice = run(firm).invoices.get()
+    assert [ln.kind for ln in invoice.lines.all()] == [LineKind.FUND_DRAWDOWN, LineKind.FUND_TOP_UP]

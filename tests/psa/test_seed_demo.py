@@ -68,3 +68,22 @@ def test_every_demo_login_works_and_holds_its_role(client):
         ).status_code
         == 302
     )
+
+
+def test_the_demo_bills_every_billing_model_and_the_books_balance():
+    from billing.models import InvoiceLine, LineKind
+    from ledger.selectors import trial_balance
+
+    seed(today=TODAY)
+    kinds = set(InvoiceLine.objects.values_list("kind", flat=True))
+    assert {
+        LineKind.TIME,
+        LineKind.RECURRING,
+        LineKind.MILESTONE,
+        LineKind.FUND_DRAWDOWN,
+        LineKind.FUND_TOP_UP,
+        LineKind.WRITE_DOWN,
+    } <= kinds
+    for entity in LegalEntity.objects.all():
+        rows = trial_balance(legal_entity=entity, as_of=TODAY)
+        assert sum(r.debit for r in rows) == sum(r.credit for r in rows)
