@@ -47,6 +47,32 @@ app.conf.beat_schedule = {
     },
 }
 
+# The zero-touch cycle (psa.cycle, DOMAIN.md's jobs table). Each job decides per item by the
+# automation policies and takes the day from psa.clock. CYCLE_INTERVAL (seconds) runs them all
+# on a short interval instead: the demo's clock advance and the acceptance test use it.
+CYCLE = {
+    "auto-approve": ("psa.tasks.auto_approve", crontab(minute="*/5")),
+    "release-milestones": ("psa.tasks.release_milestones", crontab(hour=1, minute=5)),
+    "billing-calendar": ("psa.tasks.billing_calendar", crontab(hour=2, minute=5)),
+    "issue-and-send": ("psa.tasks.issue_and_send", crontab(minute="*/15")),
+    "recognise-revenue": ("psa.tasks.recognise_revenue", crontab(hour=3, minute=35)),
+}
+
+
+def _cycle_schedule() -> dict[str, dict[str, Any]]:
+    interval = float(os.environ.get("CYCLE_INTERVAL") or 0)
+    return {
+        name: {
+            "task": task,
+            "schedule": interval or when,
+            "options": {"expires": interval * 0.9 if interval else 3000},
+        }
+        for name, (task, when) in CYCLE.items()
+    }
+
+
+app.conf.beat_schedule.update(_cycle_schedule())
+
 
 def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs: Any) -> None:
     """Send ``task`` with these arguments once the current transaction commits.

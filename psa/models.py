@@ -256,3 +256,83 @@ class JobRun(models.Model):
     @property
     def duration(self):
         return self.finished_at - self.started_at if self.finished_at else None
+
+
+class InvoicingCalendar(models.TextChoices):
+    MANUAL = "manual", "Manual (finance runs billing)"
+    MONTHLY = "monthly", "Monthly, on a chosen day"
+    WEEKLY = "weekly", "Weekly, on a chosen weekday"
+    PROJECT_END = "project_end", "At project end"
+
+
+class AutomationPolicy(models.Model):
+    """What the zero-touch jobs may do, per legal entity, overridden per customer or project.
+
+    The entity's row states every setting; a customer's or project's row states only what it
+    overrides (NULL inherits). Resolution is field by field: project, then customer, then
+    entity (psa.automation).
+    """
+
+    legal_entity = models.ForeignKey(
+        "ledger.LegalEntity", on_delete=models.CASCADE, related_name="automation_policies"
+    )
+    customer = models.ForeignKey(
+        "crm.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    auto_approve = models.BooleanField(null=True, blank=True)
+    release_milestones = models.BooleanField(null=True, blank=True)
+    invoicing = models.CharField(  # noqa: DJ001 - NULL means "inherit", unlike ""
+        max_length=12, choices=InvoicingCalendar.choices, null=True, blank=True
+    )
+    # Monthly: the day of the month (1-28) the run bills through the day before. Weekly: the
+    # weekday (0 = Monday).
+    invoice_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    auto_issue = models.BooleanField(null=True, blank=True)
+    # Drafts with a total above this stay for finance to review (NULL: no limit).
+    review_above = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    auto_send = models.BooleanField(null=True, blank=True)
+    autopay = models.BooleanField(null=True, blank=True)
+    dunning = models.BooleanField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "automation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["legal_entity"],
+                condition=models.Q(customer__isnull=True, project__isnull=True),
+                name="automation_one_per_entity",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(project__isnull=True),
+                name="automation_one_per_customer",
+            ),
+            models.UniqueConstraint(fields=["project"], name="automation_one_per_project"),
+            # The entity's row is complete: every setting stated.
+            models.CheckConstraint(
+                condition=~models.Q(customer__isnull=True, project__isnull=True)
+                | models.Q(
+                    auto_approve__isnull=False,
+                    release_milestones__isnull=False,
+                    invoicing__isnull=False,
+                    auto_issue__isnull=False,
+                    auto_send__isnull=False,
+                    autopay__isnull=False,
+                    dunning__isnull=False,
+                ),
+                name="automation_entity_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(invoice_day__isnull=True)
+                | models.Q(invoice_day__gte=0, invoice_day__lte=28),
+                name="automation_invoice_day_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.project_id or self.customer_id or self.legal_entity_id
+        return f"Automation policy ({scope})"

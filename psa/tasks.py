@@ -46,3 +46,46 @@ def deliver_due_webhooks() -> int:
         for delivery_id in due:
             record_delivery(run, delivery_id, webhook_deliver(delivery_id=delivery_id))
     return len(due)
+
+
+# --- the zero-touch cycle (psa.cycle): thin tasks, each run recorded ------------------------
+
+
+def _cycle(job: str, *, at_moment: bool = False) -> dict[str, int]:
+    """Run one job of psa.cycle (named like its beat entry) on the product's clock."""
+    from psa import clock, cycle
+    from psa.jobs import job_run
+
+    step = getattr(cycle, job.replace("-", "_"))
+    when = {"now": clock.now()} if at_moment else {"today": clock.today()}
+    with job_run(job) as run:
+        step(**when, run=run)
+        return dict(run.counts)
+
+
+@shared_task(name="psa.tasks.auto_approve", ignore_result=True)
+def auto_approve() -> dict[str, int]:
+    return _cycle("auto-approve", at_moment=True)
+
+
+@shared_task(name="psa.tasks.release_milestones", ignore_result=True)
+def release_milestones() -> dict[str, int]:
+    return _cycle("release-milestones")
+
+
+@shared_task(name="psa.tasks.billing_calendar", ignore_result=True)
+def billing_calendar() -> dict[str, int]:
+    counts = _cycle("billing-calendar")
+    if counts["processed"]:
+        issue_and_send.delay()  # new drafts: issue what the policy allows without waiting
+    return counts
+
+
+@shared_task(name="psa.tasks.issue_and_send", ignore_result=True)
+def issue_and_send() -> dict[str, int]:
+    return _cycle("issue-and-send")
+
+
+@shared_task(name="psa.tasks.recognise_revenue", ignore_result=True)
+def recognise_revenue() -> dict[str, int]:
+    return _cycle("recognise-revenue")

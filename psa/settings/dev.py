@@ -4,3 +4,6 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
+
+# The demo may move the product's clock forward (manage.py clock_advance): see psa/clock.py.
+CLOCK_CONTROL = env.bool("CLOCK_CONTROL", default=True)

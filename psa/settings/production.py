@@ -25,3 +25,4 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _https 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")
+CLOCK_CONTROL = False  # real time only

@@ -30,3 +30,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Static files come straight from the finders; the suite never runs collectstatic.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Tests drive the scheduled jobs with a clock they control (psa/clock.py).
+CLOCK_CONTROL = True

@@ -232,11 +232,14 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
         if e.status == EntryStatus.SUBMITTED:
             submitted[e.project_id].append(e)
     decisions = []
+    from psa.automation import PolicyBook
+
+    book = PolicyBook(list({e.project.legal_entity_id for e in week}))
     for entries in submitted.values():
         project = entries[0].project
         policy = policy_for(project)
-        if policy is None:
-            continue
+        if policy is None or not book.for_project(project).auto_approve:
+            continue  # no rules, or the automation policy keeps approval with people
         failures = policy_failures(policy, project, entries, week)
         with transaction.atomic():
             if failures:

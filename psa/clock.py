@@ -1,0 +1,44 @@
+"""The product's clock: real time, plus an offset a demo or a test may set.
+
+Services take ``today``/``now`` explicitly; the scheduled tasks ask this clock. In production
+the offset is ignored (``CLOCK_CONTROL`` is off), so nothing but real time can ever drive
+billing or collection there. In the demo, ``manage.py clock_advance`` moves every worker's day
+forward (the offset lives in the shared cache), so a visitor can watch the cycle move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+OFFSET_KEY = "psa:clock:offset-seconds"
+
+
+def offset() -> dt.timedelta:
+    if not getattr(settings, "CLOCK_CONTROL", False):
+        return dt.timedelta(0)
+    return dt.timedelta(seconds=int(cache.get(OFFSET_KEY) or 0))
+
+
+def now() -> dt.datetime:
+    return timezone.now() + offset()
+
+
+def today() -> dt.date:
+    return timezone.localdate(now())
+
+
+def advance(*, days: int = 0, seconds: int = 0) -> dt.timedelta:
+    """Move the clock forward (demo and tests only). Returns the new offset."""
+    if not getattr(settings, "CLOCK_CONTROL", False):
+        raise RuntimeError("The clock can only be moved where CLOCK_CONTROL is on (demo, tests).")
+    total = offset() + dt.timedelta(days=days, seconds=seconds)
+    cache.set(OFFSET_KEY, int(total.total_seconds()), timeout=None)
+    return total
+
+
+def reset() -> None:
+    cache.delete(OFFSET_KEY)
