@@ -159,15 +159,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
 
 
 def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> None:
-    from billing.models import Invoice, InvoiceStatus
+    from billing.models import InvoiceStatus
     from billing.services import invoice_issue
 
     with transaction.atomic():
-        invoice = (
-            Invoice.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, status=InvoiceStatus.DRAFT)
-            .first()
-        )
+        invoice = _claim_invoice(pk, status=InvoiceStatus.DRAFT)
         if invoice is None:
             run.skipped()  # issued meanwhile, or another worker holds it
             return
@@ -199,16 +195,10 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
 
 
 def _send_one(pk: int, book: PolicyBook, run: RunRecorder) -> None:
-    from billing.models import Invoice
     from billing.services import invoice_recipient, invoice_send
 
     with transaction.atomic():
-        invoice = (
-            Invoice.objects.select_for_update(skip_locked=True)
-            .select_related("customer")
-            .filter(pk=pk, sent_at__isnull=True)
-            .first()
-        )
+        invoice = _claim_invoice(pk, sent_at__isnull=True)
         if invoice is None or _noted(invoice, "invoice.send_requested"):
             run.skipped()  # sent, being sent, or another worker holds it
             return
@@ -232,6 +222,19 @@ def _send_one(pk: int, book: PolicyBook, run: RunRecorder) -> None:
         invoice_send(invoice=invoice, actor_label=AUTOMATION)
         _decided(invoice, "automation.sent", policy.why("auto_send") + ".")
         run.processed()
+
+
+def _claim_invoice(pk: int, **still: Any) -> Any:
+    """The invoice, locked until commit, if it is still as ``still`` says and no other worker
+    holds it (SKIP LOCKED: the other worker is doing this very work)."""
+    from billing.models import Invoice
+
+    return (
+        Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("customer")
+        .filter(pk=pk, **still)
+        .first()
+    )
 
 
 def _noted(obj: Any, action: str) -> bool:
