@@ -101,3 +101,29 @@ def failed_deliveries(now: dt.datetime) -> dict[str, Any]:
 
 def total(rows: list[dict[str, Any]], key: str) -> Decimal:
     return sum((row[key] or Decimal(0) for row in rows), Decimal(0))
+
+
+def drafts_awaiting_review(now: dt.datetime) -> list[Any]:
+    """Draft invoices nobody has issued yet: kept by the review limit, or made by hand."""
+    from billing.models import Invoice, InvoiceKind, InvoiceStatus
+
+    drafts = list(
+        Invoice.objects.filter(status=InvoiceStatus.DRAFT, kind=InvoiceKind.INVOICE)
+        .select_related("customer", "legal_entity")
+        .order_by("created_at")[:50]
+    )
+    for invoice in drafts:
+        invoice.age = now - invoice.created_at
+    return drafts
+
+
+def awaiting_posting() -> list[dict[str, Any]]:
+    """Messages for the accounting system not delivered yet, per legal entity and topic."""
+    from ledger.models import OutboxMessage
+
+    return list(
+        OutboxMessage.objects.exclude(status=DeliveryStatus.DELIVERED)
+        .values("legal_entity__name", "topic")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+        .order_by("legal_entity__name", "topic")
+    )

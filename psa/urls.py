@@ -42,6 +42,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include(account_urls)),
     path("operations/", views.operations, name="operations"),
+    path("operations/automation/", views.automation, name="automation"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

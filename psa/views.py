@@ -132,6 +132,8 @@ def operations(request: HttpRequest) -> HttpResponse:
             "unbilled": unbilled,
             "unbilled_hours": ops.total(unbilled, "hours"),
             "deliveries": ops.failed_deliveries(now),
+            "drafts": ops.drafts_awaiting_review(now),
+            "awaiting_posting": ops.awaiting_posting(),
         },
     )
 
@@ -175,3 +177,72 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def automation(request: HttpRequest) -> HttpResponse:
+    """Automation policies: each legal entity's, and the customers' and projects' overrides."""
+    from crm.models import Customer
+    from ledger.models import LegalEntity
+    from projects.models import Project
+    from psa.automation import SETTINGS, automation_policy_delete, automation_policy_set
+    from psa.models import AutomationPolicy, InvoicingCalendar
+
+    error = None
+    if request.method == "POST":
+        entity = get_object_or_404(LegalEntity, code=request.POST.get("entity", ""))
+        try:
+            if request.POST.get("remove"):
+                policy = get_object_or_404(
+                    AutomationPolicy, pk=request.POST["remove"], legal_entity=entity
+                )
+                automation_policy_delete(policy=policy, actor=request.user)
+                messages.success(request, "Override removed: the entity's settings apply.")
+            else:
+                customer = project = None
+                if request.POST.get("customer"):
+                    customer = get_object_or_404(
+                        Customer, pk=request.POST["customer"], legal_entity=entity
+                    )
+                if request.POST.get("project"):
+                    project = get_object_or_404(
+                        Project, pk=request.POST["project"], legal_entity=entity
+                    )
+                automation_policy_set(
+                    legal_entity=entity,
+                    customer=customer,
+                    project=project,
+                    actor=request.user,
+                    values=request.POST.dict(),
+                )
+                messages.success(request, "Automation policy saved.")
+        except (errors.ValidationFailed, errors.Conflict) as exc:
+            error = exc
+        else:
+            return redirect("automation")
+    entities = list(LegalEntity.objects.order_by("name"))
+    policies = AutomationPolicy.objects.select_related("customer", "project").order_by("id")
+    by_entity = {p.legal_entity_id: p for p in policies if not p.customer_id and not p.project_id}
+    overrides = [p for p in policies if p.customer_id or p.project_id]
+    return render(
+        request,
+        "automation.html",
+        {
+            "entities": [(e, by_entity.get(e.pk)) for e in entities],
+            "overrides": overrides,
+            "switches": [
+                ("auto_approve", "Auto-approve time (by the project's approval rules)"),
+                ("release_milestones", "Mark milestones reached on their planned date"),
+                ("auto_issue", "Issue the drafts of scheduled billing runs"),
+                ("auto_send", "E-mail issued invoices"),
+                ("autopay", "Charge saved cards on the due date"),
+                ("dunning", "Send payment reminders"),
+            ],
+            "settings": SETTINGS,
+            "calendars": InvoicingCalendar.choices,
+            "customers": Customer.objects.select_related("legal_entity").order_by("name"),
+            "projects": Project.objects.select_related("legal_entity").order_by("code"),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

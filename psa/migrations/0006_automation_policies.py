@@ -5,36 +5,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0005_lead_email_upper_index'),
-        ('ledger', '0005_fx_rates'),
-        ('projects', '0003_tasks_rates_milestones_templates'),
-        ('psa', '0005_job_runs'),
+        ("crm", "0005_lead_email_upper_index"),
+        ("ledger", "0005_fx_rates"),
+        ("projects", "0003_tasks_rates_milestones_templates"),
+        ("psa", "0005_job_runs"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutomationPolicy',
+            name="AutomationPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_approve', models.BooleanField(blank=True, null=True)),
-                ('release_milestones', models.BooleanField(blank=True, null=True)),
-                ('invoicing', models.CharField(blank=True, choices=[('manual', 'Manual (finance runs billing)'), ('monthly', 'Monthly, on a chosen day'), ('weekly', 'Weekly, on a chosen weekday'), ('project_end', 'At project end')], max_length=12, null=True)),
-                ('invoice_day', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('auto_issue', models.BooleanField(blank=True, null=True)),
-                ('review_above', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('auto_send', models.BooleanField(blank=True, null=True)),
-                ('autopay', models.BooleanField(blank=True, null=True)),
-                ('dunning', models.BooleanField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='crm.customer')),
-                ('legal_entity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='automation_policies', to='ledger.legalentity')),
-                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("auto_approve", models.BooleanField(blank=True, null=True)),
+                ("release_milestones", models.BooleanField(blank=True, null=True)),
+                (
+                    "invoicing",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("manual", "Manual (finance runs billing)"),
+                            ("monthly", "Monthly, on a chosen day"),
+                            ("weekly", "Weekly, on a chosen weekday"),
+                            ("project_end", "At project end"),
+                        ],
+                        max_length=12,
+                        null=True,
+                    ),
+                ),
+                ("invoice_day", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("auto_issue", models.BooleanField(blank=True, null=True)),
+                (
+                    "review_above",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("auto_send", models.BooleanField(blank=True, null=True)),
+                ("autopay", models.BooleanField(blank=True, null=True)),
+                ("dunning", models.BooleanField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="crm.customer",
+                    ),
+                ),
+                (
+                    "legal_entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="automation_policies",
+                        to="ledger.legalentity",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'automation policies',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('customer__isnull', True), ('project__isnull', True)), fields=('legal_entity',), name='automation_one_per_entity'), models.UniqueConstraint(condition=models.Q(('project__isnull', True)), fields=('customer',), name='automation_one_per_customer'), models.UniqueConstraint(fields=('project',), name='automation_one_per_project'), models.CheckConstraint(condition=models.Q(models.Q(('customer__isnull', True), ('project__isnull', True), _negated=True), models.Q(('auto_approve__isnull', False), ('auto_issue__isnull', False), ('auto_send__isnull', False), ('autopay__isnull', False), ('dunning__isnull', False), ('invoicing__isnull', False), ('release_milestones__isnull', False)), _connector='OR'), name='automation_entity_complete'), models.CheckConstraint(condition=models.Q(('invoice_day__isnull', True), models.Q(('invoice_day__gte', 0), ('invoice_day__lte', 28)), _connector='OR'), name='automation_invoice_day_range')],
+                "verbose_name_plural": "automation policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("customer__isnull", True), ("project__isnull", True)),
+                        fields=("legal_entity",),
+                        name="automation_one_per_entity",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("project__isnull", True)),
+                        fields=("customer",),
+                        name="automation_one_per_customer",
+                    ),
+                    models.UniqueConstraint(fields=("project",), name="automation_one_per_project"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("customer__isnull", True), ("project__isnull", True), _negated=True
+                            ),
+                            models.Q(
+                                ("auto_approve__isnull", False),
+                                ("auto_issue__isnull", False),
+                                ("auto_send__isnull", False),
+                                ("autopay__isnull", False),
+                                ("dunning__isnull", False),
+                                ("invoicing__isnull", False),
+                                ("release_milestones__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="automation_entity_complete",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("invoice_day__isnull", True),
+                            models.Q(("invoice_day__gte", 0), ("invoice_day__lte", 28)),
+                            _connector="OR",
+                        ),
+                        name="automation_invoice_day_range",
+                    ),
+                ],
             },
         ),
     ]

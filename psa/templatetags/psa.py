@@ -39,8 +39,11 @@ def money(value: object, currency: str) -> str:
 
 @register.filter
 def get_item(mapping: object, key: str) -> object:
-    """``{{ row|get_item:"1-30" }}``: dictionary keys that are not identifiers."""
+    """``{{ row|get_item:"1-30" }}``: dictionary keys that are not identifiers, or an attribute
+    named by a variable (``{{ policy|get_item:name }}``)."""
     try:
         return mapping[key]  # type: ignore[index]
-    except (KeyError, TypeError, IndexError):
+    except (KeyError, IndexError):
         return ""
+    except TypeError:
+        return getattr(mapping, str(key), "") if mapping is not None else ""

@@ -232,3 +232,36 @@ def test_auto_approve_respects_the_automation_switch(firm, northwind, consultant
     step(cycle.auto_approve, now=timezone.now())
     entry.refresh_from_db()
     assert entry.status == "approved"
+
+
+def test_finance_edits_the_policies_on_a_page(client, finance, consultant, firm, northwind):
+    client.force_login(consultant)
+    assert client.get("/operations/automation/").status_code == 403
+    client.force_login(finance)
+    page = client.get("/operations/automation/").content.decode()
+    assert "Acme UK" in page and "No policy saved yet" in page
+    client.post("/operations/automation/", {"entity": "uk", **ALL_ON, "review_above": "2500"})
+    policy = PolicyBook().for_customer(northwind)
+    assert (policy.auto_issue, policy.review_above) == (True, D("2500"))
+    bad = client.post("/operations/automation/", {"entity": "uk", **ALL_ON, "invoice_day": "31"})
+    assert bad.status_code == 400 and "From 1 to 28." in bad.content.decode()
+    client.post(
+        "/operations/automation/",
+        {"entity": "uk", "customer": northwind.pk, "auto_send": "off", "auto_issue": ""},
+    )
+    policy = PolicyBook().for_customer(northwind)
+    assert (policy.auto_issue, policy.auto_send) == (True, False)
+    page = client.get("/operations/automation/").content.decode()
+    assert "Customer Northwind" in page and "autosend: off" in page
+    from psa.models import AutomationPolicy
+
+    override = AutomationPolicy.objects.get(customer=northwind)
+    client.post("/operations/automation/", {"entity": "uk", "remove": override.pk})
+    assert PolicyBook().for_customer(northwind).auto_send is True
+
+
+def test_the_operations_page_shows_drafts_and_what_awaits_posting(client, finance, firm, erp):
+    billing_run_execute(legal_entity=firm, period_end=dt.date(2026, 11, 30))
+    client.force_login(finance)
+    page = client.get("/operations/").content.decode()
+    assert "Drafts awaiting review" in page and "Northwind" in page and "1,920.00" in page
