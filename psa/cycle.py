@@ -251,3 +251,20 @@ def recognise_revenue(*, today: dt.date, run: RunRecorder) -> None:
     from billing.recurring import revenue_recognise
 
     revenue_recognise(as_of=today, run=run)
+
+
+# The day's jobs in the order a day runs them (the demo's clock advance runs them at once).
+DAILY = (
+    "auto-approve",
+    "release-milestones",
+    "billing-calendar",
+    "issue-and-send",
+    "recognise-revenue",
+)
+
+
+def run_daily() -> list[tuple[str, dict[str, int]]]:
+    """Run the day's jobs now, each recorded like a scheduled run, on the product's clock."""
+    from psa import tasks
+
+    return [(job, tasks._cycle(job, at_moment=job == "auto-approve")) for job in DAILY]

@@ -82,6 +82,7 @@ def seed_books(report: Any, today: dt.date) -> None:
         )  # fmt: skip
     _billing_setup(report)
     _monthly_billing(report, today)
+    _automation_on(entities)
     from billing.recurring import revenue_recognise
 
     revenue_recognise(as_of=today)
@@ -154,3 +155,22 @@ def _monthly_billing(report: Any, today: dt.date) -> None:
             )  # fmt: skip
         month = month_end + dt.timedelta(days=1)
     report.bump("invoices", Invoice.objects.count() - before)
+
+
+def _automation_on(entities: list) -> None:
+    """The demo firm runs touch-free: every switch on, monthly billing on the 1st, drafts
+    over 60,000 kept for review. Left alone if finance changed it since."""
+    from psa.automation import automation_policy_set
+    from psa.models import AutomationPolicy
+
+    for entity in entities:
+        if AutomationPolicy.objects.filter(
+            legal_entity=entity, customer__isnull=True, project__isnull=True
+        ).exists():
+            continue
+        automation_policy_set(
+            legal_entity=entity, actor=None,
+            values={"auto_approve": "on", "release_milestones": "on", "invoicing": "monthly",
+                    "invoice_day": "1", "auto_issue": "on", "review_above": "60000",
+                    "auto_send": "on", "autopay": "on", "dunning": "on"},
+        )  # fmt: skip

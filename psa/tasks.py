@@ -89,3 +89,11 @@ def issue_and_send() -> dict[str, int]:
 @shared_task(name="psa.tasks.recognise_revenue", ignore_result=True)
 def recognise_revenue() -> dict[str, int]:
     return _cycle("recognise-revenue")
+
+
+@shared_task(name="psa.tasks.run_daily_cycle", ignore_result=True)
+def run_daily_cycle() -> list:
+    """The demo's "advance a day" button: the day's jobs, in order, on the worker."""
+    from psa.cycle import run_daily
+
+    return run_daily()

@@ -43,6 +43,7 @@ urlpatterns = [
     path("accounts/", include(account_urls)),
     path("operations/", views.operations, name="operations"),
     path("operations/automation/", views.automation, name="automation"),
+    path("operations/clock/", views.clock_advance, name="clock_advance"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from psa import errors, health, ratelimit, services
+from psa import clock, errors, health, ratelimit, services
 from psa.models import JobRun
 from psa.roles import Role, role_required
 from psa.selectors import dashboard_for
@@ -133,6 +133,9 @@ def operations(request: HttpRequest) -> HttpResponse:
             "unbilled_hours": ops.total(unbilled, "hours"),
             "deliveries": ops.failed_deliveries(now),
             "drafts": ops.drafts_awaiting_review(now),
+            "clock_control": settings.CLOCK_CONTROL,
+            "product_today": clock.today(),
+            "clock_offset": clock.offset(),
             "awaiting_posting": ops.awaiting_posting(),
         },
     )
@@ -177,6 +180,23 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@require_POST
+@role_required(Role.FINANCE, Role.ADMIN)
+def clock_advance(request: HttpRequest) -> HttpResponse:
+    """Demo only: move the clock a day and let the worker run the day's jobs."""
+    from psa.celery import enqueue_on_commit
+    from psa.tasks import run_daily_cycle
+
+    if not settings.CLOCK_CONTROL:
+        raise errors.PermissionDenied("The clock only moves in the demo.")
+    clock.advance(days=1)
+    enqueue_on_commit(run_daily_cycle)
+    messages.success(
+        request, f"It is now {clock.today():%A %d %B %Y}: the day's jobs are running on the worker."
+    )
+    return redirect("operations")
 
 
 @role_required(Role.FINANCE, Role.ADMIN)

@@ -265,3 +265,38 @@ def test_the_operations_page_shows_drafts_and_what_awaits_posting(client, financ
     client.force_login(finance)
     page = client.get("/operations/").content.decode()
     assert "Drafts awaiting review" in page and "Northwind" in page and "1,920.00" in page
+
+
+@pytest.fixture
+def clean_clock():
+    from psa import clock
+
+    clock.reset()
+    yield clock
+    clock.reset()
+
+
+def test_the_demo_clock_advances_and_runs_the_day(clean_clock, firm, northwind, erp):
+    from django.core.management import call_command
+
+    automation_policy_set(legal_entity=firm, actor=None, values=ALL_ON)
+    before = clean_clock.today()
+    call_command("clock_advance", days=2)
+    assert clean_clock.today() == before + dt.timedelta(days=2)
+    assert set(JobRun.objects.values_list("job", flat=True)) == set(cycle.DAILY)
+
+
+def test_the_clock_never_moves_in_production(clean_clock, settings):
+    settings.CLOCK_CONTROL = False
+    with pytest.raises(RuntimeError):
+        clean_clock.advance(days=1)
+    assert clean_clock.offset() == dt.timedelta(0)
+
+
+def test_finance_advances_the_demo_clock_from_operations(client, finance, clean_clock):
+    client.force_login(finance)
+    page = client.get("/operations/").content.decode()
+    assert "Advance a day" in page
+    before = clean_clock.today()
+    client.post("/operations/clock/")
+    assert clean_clock.today() == before + dt.timedelta(days=1)
