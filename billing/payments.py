@@ -625,8 +625,8 @@ def refund_sync(*, refund_obj: dict) -> Refund | None:
 
 
 def refund_book(*, refund: Refund, status: str) -> Refund:
-    """Move a pending refund to its final state; a succeeded refund reopens the invoice (up to
-    what the payment settled) and spends the rest from the customer's credit, and is booked."""
+    """Move a pending refund to its final state. A succeeded refund first returns what the
+    payment left as (unspent) credit, then reopens the invoice for the rest; it is booked."""
     with transaction.atomic():
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
         if locked.status != RefundStatus.PENDING:
@@ -636,15 +636,25 @@ def refund_book(*, refund: Refund, status: str) -> Refund:
         if status != RefundStatus.SUCCEEDED:
             return locked
         payment = Payment.objects.select_for_update().get(pk=locked.payment_id)
+        # Credit is the customer's: lock it as credit_apply does (customer, then invoice).
+        customer = Customer.objects.select_for_update().get(pk=payment.customer_id)
         invoice = (
             Invoice.objects.select_for_update()
             .select_related("legal_entity")
             .get(pk=payment.invoice_id)
         )
-        before = payment.refunded
-        reopen = min(before + locked.amount, payment.applied) - min(before, payment.applied)
-        from_credit = locked.amount - reopen
-        payment.refunded = before + locked.amount
+        # An overpayment's credit is returned first (if still unspent); only the rest reopens
+        # the invoice.
+        credit_refunded = -(
+            payment.credits.filter(amount__lt=0).aggregate(s=Sum("amount"))["s"] or ZERO
+        )
+        credit_room = min(
+            payment.amount - payment.applied - credit_refunded,
+            credit_balance(customer=customer, currency=payment.currency),
+        )
+        from_credit = max(min(locked.amount, credit_room), ZERO)
+        reopen = locked.amount - from_credit
+        payment.refunded += locked.amount
         payment.save(update_fields=["refunded"])
         if reopen:
             _settle(invoice, -reopen)
