@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from payment_fixtures
 """Manual payments as worked examples: partial payments, overpayment → credit → next invoice,
 write-offs, bank refunds, validation, and the payments API — with the books after each step."""
 

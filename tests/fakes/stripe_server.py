@@ -155,7 +155,8 @@ class FakeStripe:
     def _intent_new(self, **fields: Any) -> dict[str, Any]:
         pi = {
             "id": self.new_id("pi"), "object": "payment_intent", "amount": int(fields["amount"]),
-            "amount_received": 0, "currency": fields["currency"], "status": "requires_payment_method",
+            "amount_received": 0, "currency": fields["currency"],
+            "status": "requires_payment_method",
             "customer": fields.get("customer"), "payment_method": fields.get("payment_method"),
             "metadata": fields.get("metadata") or {}, "latest_charge": None,
             "last_payment_error": None, "setup_future_usage": fields.get("setup_future_usage"),
@@ -301,7 +302,7 @@ class FakeStripe:
         if p.get("confirm") != "true":
             return 200, self._expand(pi, expand)
         pm = pi["payment_method"] or ""
-        if pm.endswith("chargeDeclined") or pm.endswith("authenticationRequired"):
+        if pm.endswith(("chargeDeclined", "authenticationRequired")):
             code = "card_declined" if pm.endswith("chargeDeclined") else "authentication_required"
             decline = "generic_decline" if code == "card_declined" else "authentication_required"
             error = {"type": "card_error", "code": code, "decline_code": decline,
