@@ -8,6 +8,7 @@ import secrets
 from decimal import Decimal as D
 
 import pytest
+from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine, LineKind
 from billing.services import invoice_issue
@@ -17,7 +18,9 @@ from tests.fakes.stripe_server import FakeStripe
 from tests.ledger.factories import books
 
 WHSEC = "whsec_test_" + "k" * 24
-ISSUED_ON = dt.date(2026, 11, 2)
+# Issued today, so the pay page shows "due" (not "overdue"); services take explicit dates.
+ISSUED_ON = timezone.localdate()
+LATER = ISSUED_ON + dt.timedelta(days=400)
 DUE = ISSUED_ON + dt.timedelta(days=14)
 
 

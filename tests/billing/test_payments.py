@@ -20,13 +20,20 @@ from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
 from psa import errors
 from psa.models import AuditEvent
-from tests.billing.payment_fixtures import DUE, customer, firm, invoice, make_invoice  # noqa: F401
+from tests.billing.payment_fixtures import (  # noqa: F401
+    DUE,
+    LATER,
+    customer,
+    firm,
+    invoice,
+    make_invoice,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def _books(firm):
-    b = balances_by_role(legal_entity=firm, as_of=DUE.replace(year=2027))
+    b = balances_by_role(legal_entity=firm, as_of=LATER)
     return {k: v for k, v in b.items() if v}
 
 
