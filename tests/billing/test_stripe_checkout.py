@@ -180,8 +180,10 @@ def test_unverifiable_webhooks_are_refused_and_nothing_is_written(client, fake_s
         response = post_event(client, event, timestamp=int(time.time()) - 600)
     elif how == "tampered body":
         header = fake_stripe.sign('{"id": "evt_other"}', WHSEC)
-        response = client.post("/webhooks/stripe/", data='{"id": "evt_x", "type": "x"}',
-                               content_type="application/json", HTTP_STRIPE_SIGNATURE=header)  # fmt: skip
+        response = client.post(
+            "/webhooks/stripe/", data='{"id": "evt_x", "type": "x"}',
+            content_type="application/json", HTTP_STRIPE_SIGNATURE=header,
+        )  # fmt: skip
     else:
         response = client.post("/webhooks/stripe/", data="{}", content_type="application/json")
     assert response.status_code == 400
