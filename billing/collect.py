@@ -93,7 +93,7 @@ def collect_due(*, today: dt.date) -> dict[str, int]:
                 if attempt is None:
                     run.skipped()
                     continue
-                attempt_send(attempt=attempt)
+                attempt_send(attempt=attempt, today=today)
                 run.processed()
             except Exception as exc:
                 run.failed(invoice, exc)
@@ -130,8 +130,9 @@ def attempt_start(*, invoice: Invoice) -> PaymentAttempt | None:
         return None  # another attempt is in flight (the partial unique index said so)
 
 
-def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
-    """Send (or re-send, with the same key) an off-session charge and apply Stripe's answer."""
+def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> PaymentAttempt:
+    """Send (or re-send, with the same key) an off-session charge and apply Stripe's answer.
+    ``today`` is the sweep's clock (retries are planned from it)."""
     attempt = PaymentAttempt.objects.select_related("invoice", "payment_method").get(pk=attempt.pk)
     invoice = attempt.invoice
     customer_id = payments.stripe_customer_ensure(invoice.customer)
@@ -164,7 +165,7 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
         return PaymentAttempt.objects.get(pk=attempt.pk)
     if pi is not None:
         payments._apply_intent(attempt_id=attempt.pk, pi=pi, source="collect")
-    attempt_follow_up(attempt_id=attempt.pk)
+    attempt_follow_up(attempt_id=attempt.pk, today=today)
     return PaymentAttempt.objects.get(pk=attempt.pk)
 
 
@@ -182,7 +183,7 @@ def _mark_failed(attempt: PaymentAttempt, code: str, message: str) -> None:
     )  # fmt: skip
 
 
-def attempt_follow_up(*, attempt_id: int) -> None:
+def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
     """After an off-session attempt failed: once (claimed by a conditional update), plan the
     next retry or give up and tell finance; if the bank wants the customer to authenticate,
     e-mail them the pay link instead."""
@@ -213,7 +214,10 @@ def attempt_follow_up(*, attempt_id: int) -> None:
             ).count()
             retry_days = settings.AUTOPAY_RETRY_DAYS
             if failures <= len(retry_days):
-                when = now + dt.timedelta(days=retry_days[failures - 1])
+                base = (
+                    timezone.make_aware(dt.datetime.combine(today, dt.time.min)) if today else now
+                )
+                when = base + dt.timedelta(days=retry_days[failures - 1])
                 PaymentAttempt.objects.filter(pk=attempt.pk).update(next_retry_at=when)
                 action, after = "autopay.retry_planned", {"next_retry_at": when.isoformat()}
             else:
