@@ -93,7 +93,7 @@ def test_control_without_the_row_locks_the_database_still_refuses_a_second_payme
 
     attempt, _ = paid_session
     monkeypatch.setattr(QuerySet, "select_for_update", lambda self, **kw: self)
-    results, failures = _together(
+    _, failures = _together(
         lambda: payment_confirm(attempt=attempt, source="redirect"),
         lambda: payment_confirm(attempt=attempt, source="webhook"),
     )
