@@ -33,3 +33,79 @@ def send_invoice_email(self, invoice_id: int) -> None:
             )  # fmt: skip
             raise
         raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+
+
+def _retrying(task, exc: Exception) -> None:
+    if task.request.retries >= task.max_retries:
+        raise exc
+    raise task.retry(exc=exc, countdown=min(60 * 2**task.request.retries, 3600)) from exc
+
+
+@shared_task(
+    bind=True, name="billing.tasks.process_stripe_event", ignore_result=True, max_retries=8
+)
+def process_stripe_event(self, event_id: str) -> None:
+    """Process one inbox event; Stripe being unreachable is retried with backoff (and the
+    sweep picks up whatever is still pending)."""
+    import stripe
+
+    from billing.stripe_webhooks import stripe_event_process
+
+    try:
+        stripe_event_process(event_id=event_id)
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        _retrying(self, exc)
+
+
+@shared_task(name="billing.tasks.process_pending_stripe_events", ignore_result=True)
+def process_pending_stripe_events() -> dict:
+    from billing.stripe_webhooks import stripe_events_process_pending
+
+    return stripe_events_process_pending()
+
+
+@shared_task(name="billing.tasks.collect_due", ignore_result=True)
+def collect_due() -> dict:
+    from django.utils import timezone
+
+    from billing.collect import collect_due as run
+
+    return run(today=timezone.localdate())
+
+
+@shared_task(name="billing.tasks.reconcile_attempts", ignore_result=True)
+def reconcile_attempts() -> dict:
+    from billing.collect import attempts_reconcile
+
+    return attempts_reconcile()
+
+
+@shared_task(name="billing.tasks.dunning_run", ignore_result=True)
+def dunning_run() -> dict:
+    from django.utils import timezone
+
+    from billing.dunning import dunning_run as run
+
+    return run(today=timezone.localdate())
+
+
+@shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
+def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
+    from billing.payment_mail import autopay_notice_send
+
+    try:
+        autopay_notice_send(attempt_id=attempt_id, kind=kind)
+    except OSError as exc:
+        _retrying(self, exc)
+
+
+@shared_task(
+    bind=True, name="billing.tasks.send_dunning_reminder", ignore_result=True, max_retries=8
+)
+def send_dunning_reminder(self, reminder_id: int) -> None:
+    from billing.payment_mail import dunning_reminder_send
+
+    try:
+        dunning_reminder_send(reminder_id=reminder_id)
+    except OSError as exc:
+        _retrying(self, exc)

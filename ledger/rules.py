@@ -176,6 +176,24 @@ class RefundPaid(Event):
 
 
 @dataclass(frozen=True)
+class DisputeOpened(Event):
+    """A card payment was disputed: Stripe took the amount (and a dispute fee) back from the
+    balance. Booked as a chargeback loss until the dispute is won."""
+
+    name: ClassVar[str] = "dispute.opened"
+    amount: Decimal = ZERO
+    fee: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class DisputeWon(Event):
+    """The dispute was decided for us: the amount returns to the Stripe balance."""
+
+    name: ClassVar[str] = "dispute.won"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class WrittenOff(Event):
     name: ClassVar[str] = "receivable.written_off"
     amount: Decimal = ZERO
@@ -186,7 +204,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
         PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff,
+        RefundPaid, WrittenOff, DisputeOpened, DisputeWon,
     )
 }  # fmt: skip
 
@@ -322,6 +340,15 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("customer_prepayments" if from_credit else "accounts_receivable", amount)
             b.post(_cash_role(via), -amount)
+        case DisputeOpened(amount=amount, fee=fee):
+            _positive(amount, fee)
+            b.post("bad_debt", amount)
+            b.post("payment_fees", fee)
+            b.post("stripe_clearing", -(amount + fee))
+        case DisputeWon(amount=amount):
+            _positive(amount)
+            b.post("stripe_clearing", amount)
+            b.post("bad_debt", -amount)
         case WrittenOff(amount=amount):
             _positive(amount)
             b.post("bad_debt", amount)

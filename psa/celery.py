@@ -41,6 +41,27 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Payments (billing.collect / billing.dunning / billing.stripe_webhooks): each claims its
+    # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
+    "collect-due": {
+        "task": "billing.tasks.collect_due",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    "reconcile-payment-attempts": {
+        "task": "billing.tasks.reconcile_attempts",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 540},
+    },
+    "stripe-events-pending": {
+        "task": "billing.tasks.process_pending_stripe_events",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "dunning": {
+        "task": "billing.tasks.dunning_run",
+        "schedule": crontab(hour=8, minute=5),
+    },
     "clear-expired-sessions": {
         "task": "psa.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

@@ -60,4 +60,6 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/crm/", include("crm.api")),
     path("api/v1/time/", include("timesheets.api")),
+    path("api/v1/payments/", include("billing.api_payments")),
+    path("", include("billing.pay_urls")),
 ]

@@ -166,6 +166,14 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Points the official stripe client at another host (the local fake Stripe in tests).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# The legal entity whose Stripe account this is (its code); needed for payouts when several
+# entities exist.
+STRIPE_LEGAL_ENTITY = env.str("STRIPE_LEGAL_ENTITY", default="")
+# Autopay: days after a declined off-session charge on which it is tried again; then it stops
+# and finance is told.
+AUTOPAY_RETRY_DAYS = env.list("AUTOPAY_RETRY_DAYS", cast=int, default=[1, 3, 7])
+# Requests per address and minute on the public pay page.
+PAY_PAGE_RATE_LIMIT = env.int("PAY_PAGE_RATE_LIMIT", default=60)
 
 # --- Celery (psa/celery.py reads the CELERY_ names) ---------------------------------------
 CELERY_BROKER_URL = REDIS_URL

@@ -1,0 +1,784 @@
+"""Payments: record, confirm (the one idempotent path), credit, refund, write off.
+
+Every payment is recorded exactly once and booked in the same transaction:
+
+* a card payment belongs to one PaymentAttempt (``Payment.attempt`` is unique) and one Stripe
+  payment intent (``Payment.payment_intent_id`` is unique); ``payment_confirm`` re-reads the
+  intent from Stripe, then locks the attempt row, so the return redirect and the webhook
+  confirming at the same moment serialise and the second finds the first's payment;
+* the ledger posting is keyed by (entity, "payment", payment id, event), so it posts once.
+
+Stripe is called outside transactions and locks; what we know before the call (the attempt and
+its idempotency key) is committed first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from billing import stripe_gateway as gateway
+from billing.models import (
+    IN_FLIGHT,
+    AttemptKind,
+    AttemptStatus,
+    CustomerCredit,
+    Dispute,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    PaymentMethodKind,
+    Payout,
+    Refund,
+    RefundStatus,
+    StripeCustomer,
+    WriteOff,
+)
+from crm.models import Customer
+from ledger import rules
+from ledger.selectors import fx_rate_for
+from ledger.services import journal_post
+from psa import errors
+from psa.audit import audit_record
+from psa.money import MoneyError, from_minor_units, round_money, to_decimal
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+CONSENT_TEXT = (
+    "I authorise {entity} to charge this card automatically for future invoices on their due date."
+)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _settled_status(invoice: Invoice) -> str:
+    if invoice.status == InvoiceStatus.VOID:
+        return InvoiceStatus.VOID
+    if invoice.amount_paid >= invoice.total:
+        return InvoiceStatus.PAID
+    return InvoiceStatus.PARTIALLY_PAID if invoice.amount_paid > 0 else InvoiceStatus.ISSUED
+
+
+def _settle(invoice: Invoice, delta: Decimal) -> bool:
+    """Add ``delta`` to what is settled on a locked invoice; True if it just became paid."""
+    was_paid = invoice.status == InvoiceStatus.PAID
+    invoice.amount_paid += delta
+    invoice.status = _settled_status(invoice)
+    invoice.save(update_fields=["amount_paid", "status", "updated_at"])
+    return invoice.status == InvoiceStatus.PAID and not was_paid
+
+
+def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal:
+    return fx_rate_for(currency=currency, functional=entity.functional_currency, on=on) or fallback
+
+
+def _paid_event(invoice: Invoice) -> None:
+    from psa.webhooks import webhooks_emit
+
+    webhooks_emit(
+        event="invoice.paid",
+        data={
+            "invoice_id": invoice.pk,
+            "number": invoice.number,
+            "total": str(invoice.total),
+            "currency": invoice.currency,
+            "customer_id": invoice.customer_id,
+        },
+    )
+
+
+def _amount(value: Any, currency: str, field: str) -> Decimal:
+    try:
+        amount = to_decimal(value)
+    except MoneyError as exc:
+        raise errors.ValidationFailed(
+            f"{value!r} is not an amount.", fields={field: str(exc)}
+        ) from exc
+    if amount != round_money(amount, currency):
+        raise errors.ValidationFailed(
+            f"{currency} amounts have at most {len(str(round_money(1, currency))) - 2} decimals.",
+            fields={field: "Too many decimals."},
+        )
+    if amount <= 0:
+        raise errors.ValidationFailed(
+            "The amount must be positive.", fields={field: "Must be > 0."}
+        )
+    return amount
+
+
+def credit_balance(*, customer: Customer, currency: str) -> Decimal:
+    total = CustomerCredit.objects.filter(customer=customer, currency=currency).aggregate(
+        s=Sum("amount")
+    )["s"]
+    return total or ZERO
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal | str,
+    received_on: dt.date | None = None,
+    method: str = PaymentMethodKind.BANK_TRANSFER,
+    reference: str = "",
+    fee: Decimal = ZERO,
+    attempt: PaymentAttempt | None = None,
+    payment_intent_id: str | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Payment:
+    """Record money received for an invoice and book it. A partial payment leaves the invoice
+    partially paid; whatever exceeds the amount due becomes the customer's credit."""
+    received_on = received_on or timezone.localdate()
+    if method not in PaymentMethodKind.values:
+        raise errors.ValidationFailed("Unknown payment method.", fields={"method": "Unknown."})
+    with transaction.atomic():
+        locked = (
+            Invoice.objects.select_for_update()
+            .select_related("legal_entity", "customer")
+            .get(pk=invoice.pk)
+        )
+        amount = _amount(amount, locked.currency, "amount")
+        if locked.kind != InvoiceKind.INVOICE:
+            raise errors.Conflict("Payments are recorded against invoices, not credit notes.")
+        # Money that really arrived by card is always recorded (all of it as credit if the
+        # invoice is settled or void); by hand, only open invoices take payments.
+        if method != PaymentMethodKind.CARD and locked.status not in OPEN:
+            raise errors.Conflict(
+                f"A {locked.get_status_display().lower()} invoice takes no payments.",
+                code="illegal_transition",
+            )
+        entity = locked.legal_entity
+        due = max(locked.amount_due, ZERO) if locked.status in OPEN else ZERO
+        applied = min(amount, due)
+        rate = _rate(locked.currency, entity, received_on, locked.fx_rate)
+        payment = Payment.objects.create(
+            legal_entity=entity, customer=locked.customer, invoice=locked, method=method,
+            amount=amount, applied=applied, fee=fee, currency=locked.currency, fx_rate=rate,
+            received_on=received_on, reference=reference[:200], attempt=attempt,
+            payment_intent_id=payment_intent_id,
+            recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )  # fmt: skip
+        if amount > applied:
+            CustomerCredit.objects.create(
+                customer=locked.customer, currency=locked.currency, amount=amount - applied,
+                payment=payment,
+            )  # fmt: skip
+        became_paid = _settle(locked, applied) if applied else False
+        journal_post(
+            legal_entity=entity,
+            event=rules.PaymentReceived(
+                currency=locked.currency, fx_rate=rate, customer_id=locked.customer_id,
+                project_id=locked.project_id, document=f"invoice:{locked.pk}",
+                description=f"Payment for {locked.number}", amount=amount, fee=fee,
+                via="stripe" if method == PaymentMethodKind.CARD else "bank",
+                applied=applied, receivable_rate=locked.fx_rate,
+            ),
+            date=received_on, source_type="payment", source_id=payment.pk, actor=actor,
+            actor_label=actor_label,
+        )  # fmt: skip
+        audit_record(
+            action="payment.recorded", obj=locked, actor=actor, actor_label=actor_label,
+            after={"payment": payment.pk, "amount": amount, "applied": applied,
+                   "credit": amount - applied, "method": method, "reference": reference},
+        )  # fmt: skip
+        if became_paid:
+            _paid_event(locked)
+    return payment
+
+
+def credit_apply(*, invoice: Invoice, actor: Any = None, actor_label: str = "") -> Decimal:
+    """Settle what ``invoice`` owes from the customer's credit in its currency, as far as it
+    goes. Returns the amount applied (0: nothing to do)."""
+    with transaction.atomic():
+        # The customer row serialises every use of their credit: two invoices cannot spend
+        # the same balance.
+        Customer.objects.select_for_update().get(pk=invoice.customer_id)
+        locked = (
+            Invoice.objects.select_for_update().select_related("legal_entity").get(pk=invoice.pk)
+        )
+        if locked.status not in OPEN or locked.kind != InvoiceKind.INVOICE:
+            return ZERO
+        available = credit_balance(customer=locked.customer, currency=locked.currency)
+        amount = min(available, locked.amount_due)
+        if amount <= 0:
+            return ZERO
+        use = CustomerCredit.objects.create(
+            customer_id=locked.customer_id, currency=locked.currency, amount=-amount,
+            invoice=locked,
+        )  # fmt: skip
+        became_paid = _settle(locked, amount)
+        today = timezone.localdate()
+        journal_post(
+            legal_entity=locked.legal_entity,
+            event=rules.CustomerCreditApplied(
+                currency=locked.currency, fx_rate=locked.fx_rate, customer_id=locked.customer_id,
+                document=f"invoice:{locked.pk}", description=f"Credit applied to {locked.number}",
+                amount=amount,
+            ),
+            date=today, source_type="credit_use", source_id=use.pk, actor=actor,
+            actor_label=actor_label,
+        )  # fmt: skip
+        audit_record(
+            action="credit.applied", obj=locked, actor=actor, actor_label=actor_label,
+            after={"amount": amount},
+        )  # fmt: skip
+        if became_paid:
+            _paid_event(locked)
+    return amount
+
+
+def invoice_write_off(
+    *, invoice: Invoice, actor: Any, reason: str, today: dt.date | None = None
+) -> WriteOff:
+    """Give up on what an invoice still owes: bad debt, and the invoice is settled."""
+    today = today or timezone.localdate()
+    if not reason.strip():
+        raise errors.ValidationFailed("Say why it is written off.", fields={"reason": "Required."})
+    with transaction.atomic():
+        locked = (
+            Invoice.objects.select_for_update().select_related("legal_entity").get(pk=invoice.pk)
+        )
+        if locked.status not in OPEN or locked.amount_due <= 0:
+            raise errors.Conflict("Only an open invoice with an amount due can be written off.")
+        amount = locked.amount_due
+        row = WriteOff.objects.create(
+            invoice=locked, amount=amount, reason=reason[:300],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )  # fmt: skip
+        _settle(locked, amount)
+        journal_post(
+            legal_entity=locked.legal_entity,
+            event=rules.WrittenOff(
+                currency=locked.currency, fx_rate=locked.fx_rate, customer_id=locked.customer_id,
+                document=f"invoice:{locked.pk}", description=f"Write-off of {locked.number}",
+                amount=amount,
+            ),
+            date=today, source_type="write_off", source_id=row.pk, actor=actor,
+        )  # fmt: skip
+        audit_record(
+            action="invoice.written_off", obj=locked, actor=actor, reason=reason,
+            after={"amount": amount},
+        )  # fmt: skip
+    return row
+
+
+# --- card payments: checkout ----------------------------------------------------------------------
+
+
+def _next_attempt_number(invoice: Invoice) -> int:
+    return (invoice.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def _idempotency_key(invoice: Invoice, number: int) -> str:
+    return f"psa-inv{invoice.pk}-att{number}"
+
+
+def stripe_customer_ensure(customer: Customer) -> str:
+    """The customer's Stripe customer id, created once (a deterministic key makes a retried
+    creation return the same Stripe customer)."""
+    row = StripeCustomer.objects.filter(customer=customer).first()
+    if row:
+        return row.stripe_customer_id
+    created = gateway.customer_create(
+        name=customer.name, email=customer.billing_email, customer_id=customer.pk,
+        idempotency_key=f"psa-cus{customer.pk}",
+    )  # fmt: skip
+    row, _ = StripeCustomer.objects.get_or_create(
+        customer=customer, defaults={"stripe_customer_id": created["id"]}
+    )
+    return row.stripe_customer_id
+
+
+def checkout_start(
+    *, invoice: Invoice, pay_url: str, save_card: bool = False, client_ip: str | None = None
+) -> str:
+    """A fresh Checkout Session for what the invoice owes now; returns its URL.
+
+    Earlier open checkout attempts of the invoice are superseded (and their sessions expired),
+    so one invoice never has two live sessions. Should one of them have been paid after all,
+    its webhook still records that money (as credit if the invoice is settled by then)."""
+    if not gateway.stripe_configured():
+        raise errors.Conflict("Card payments are not available.", code="stripe_not_configured")
+    with transaction.atomic():
+        locked = (
+            Invoice.objects.select_for_update().select_related("legal_entity").get(pk=invoice.pk)
+        )
+        if locked.status not in OPEN or locked.amount_due <= 0:
+            raise errors.Conflict("This invoice has nothing left to pay.", code="nothing_due")
+        in_flight = list(locked.attempts.filter(status__in=IN_FLIGHT))
+        if any(a.kind == AttemptKind.OFF_SESSION for a in in_flight):
+            raise errors.Conflict(
+                "A card payment for this invoice is already in progress.", code="in_progress"
+            )
+        superseded = [a.checkout_session_id for a in in_flight if a.checkout_session_id]
+        PaymentAttempt.objects.filter(pk__in=[a.pk for a in in_flight]).update(
+            status=AttemptStatus.CANCELED, error_code="superseded", updated_at=timezone.now()
+        )
+        number = _next_attempt_number(locked)
+        attempt = PaymentAttempt.objects.create(
+            invoice=locked, number=number, kind=AttemptKind.CHECKOUT, amount=locked.amount_due,
+            currency=locked.currency, idempotency_key=_idempotency_key(locked, number),
+            save_card=save_card, consent_ip=client_ip if save_card else None,
+        )  # fmt: skip
+    for session_id in superseded:
+        try:
+            gateway.checkout_session_expire(session_id)
+        except Exception:
+            log.info("could not expire checkout session %s", session_id)
+    try:
+        customer_id = stripe_customer_ensure(locked.customer)
+        from psa.money import to_minor_units
+
+        meta = {"invoice": str(locked.pk), "attempt": str(attempt.pk)}
+        intent_data: dict[str, Any] = {"metadata": meta}
+        if save_card:
+            intent_data["setup_future_usage"] = "off_session"
+        session = gateway.checkout_session_create(
+            params={
+                "mode": "payment",
+                "customer": customer_id,
+                "client_reference_id": str(locked.pk),
+                "metadata": meta,
+                "payment_intent_data": intent_data,
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": locked.currency.lower(),
+                            "unit_amount": to_minor_units(attempt.amount, locked.currency),
+                            "product_data": {"name": f"Invoice {locked.number}"},
+                        },
+                    }
+                ],
+                "success_url": f"{pay_url}?session_id={{CHECKOUT_SESSION_ID}}",
+                "cancel_url": pay_url,
+            },
+            idempotency_key=attempt.idempotency_key,
+        )
+    except Exception as exc:
+        PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
+            status=AttemptStatus.FAILED, error_code="checkout_unavailable",
+            error_message=str(exc)[:500], updated_at=timezone.now(),
+        )  # fmt: skip
+        log.warning("checkout session for invoice %s failed: %s", locked.pk, exc)
+        raise errors.Conflict(
+            "Card payment is unavailable right now; please try again shortly or pay by bank "
+            "transfer.",
+            code="stripe_unavailable",
+        ) from exc
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(checkout_session_id=session["id"])
+    return session["url"]
+
+
+# --- the one confirm path -------------------------------------------------------------------------
+
+_FINAL = (AttemptStatus.SUCCEEDED,)
+_PI_STATUS = {
+    "processing": AttemptStatus.PROCESSING,
+    "requires_action": AttemptStatus.REQUIRES_ACTION,
+    "requires_confirmation": AttemptStatus.PROCESSING,
+    "requires_capture": AttemptStatus.PROCESSING,
+    "requires_payment_method": AttemptStatus.FAILED,
+    "canceled": AttemptStatus.CANCELED,
+}
+
+
+def _fee(pi: dict, currency: str) -> Decimal:
+    """Stripe's fee from the charge's balance transaction, in the payment's currency."""
+    charge = pi.get("latest_charge")
+    bt = charge.get("balance_transaction") if isinstance(charge, dict) else None
+    if not isinstance(bt, dict) or not bt.get("fee"):
+        return ZERO
+    fee = from_minor_units(int(bt["fee"]), bt["currency"].upper())
+    if bt["currency"].upper() != currency:
+        # Settled in another currency: convert back at the charge's own exchange rate.
+        rate = Decimal(str(bt.get("exchange_rate") or 1))
+        fee = round_money(fee / rate, currency)
+    return fee
+
+
+def attempt_for_intent(pi: dict) -> PaymentAttempt | None:
+    attempt = PaymentAttempt.objects.filter(payment_intent_id=pi["id"]).first()
+    if attempt is None:
+        attempt_id = (pi.get("metadata") or {}).get("attempt")
+        if attempt_id and str(attempt_id).isdigit():
+            attempt = PaymentAttempt.objects.filter(pk=int(attempt_id)).first()
+    return attempt
+
+
+def payment_confirm(
+    *, attempt: PaymentAttempt, payment_intent_id: str | None = None, source: str
+) -> Payment | None:
+    """Bring an attempt in line with what Stripe says, recording the payment if it succeeded.
+
+    Called by the return redirect, every webhook about the attempt, the reconciliation sweep
+    and the retry button alike. Safe to call any number of times, concurrently: the attempt row
+    lock serialises callers and the second finds the first's payment."""
+    pi_id = payment_intent_id or attempt.payment_intent_id
+    if not pi_id and attempt.checkout_session_id:
+        session = gateway.checkout_session_retrieve(attempt.checkout_session_id)
+        pi_id = session.get("payment_intent")
+    if not pi_id:
+        return None
+    pi = gateway.payment_intent_retrieve(pi_id)  # re-read: events are only triggers
+    return _apply_intent(attempt_id=attempt.pk, pi=pi, source=source)
+
+
+def _apply_intent(*, attempt_id: int, pi: dict, source: str) -> Payment | None:
+    invoice_id = PaymentAttempt.objects.values_list("invoice_id", flat=True).get(pk=attempt_id)
+    with transaction.atomic():
+        # Invoice first, then attempt: the same order as checkout_start and collect, so a
+        # confirmation and a new click never deadlock.
+        Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+        existing = (
+            Payment.objects.filter(attempt=attempt).first()
+            or Payment.objects.filter(payment_intent_id=pi["id"]).first()
+        )
+        if existing:
+            return existing
+        if pi["status"] == "succeeded":
+            currency = pi["currency"].upper()
+            amount = from_minor_units(int(pi.get("amount_received") or pi["amount"]), currency)
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.payment_intent_id = pi["id"]
+            attempt.next_retry_at = None
+            attempt.save(update_fields=["status", "payment_intent_id", "next_retry_at",
+                                        "updated_at"])  # fmt: skip
+            payment = payment_record(
+                invoice=attempt.invoice, amount=amount, method=PaymentMethodKind.CARD,
+                fee=_fee(pi, currency), attempt=attempt, payment_intent_id=pi["id"],
+                reference=pi["id"], actor_label=f"stripe:{source}",
+            )  # fmt: skip
+            if attempt.save_card and pi.get("payment_method"):
+                _method_save(
+                    customer_id=attempt.invoice.customer_id,
+                    pm_id=pi["payment_method"] if isinstance(pi["payment_method"], str)
+                    else pi["payment_method"]["id"],
+                    consent_ip=attempt.consent_ip,
+                )  # fmt: skip
+            return payment
+        new = _PI_STATUS.get(pi["status"])
+        if new is None or attempt.status in _FINAL:
+            return None  # never move a final state backwards
+        if new in (AttemptStatus.FAILED, AttemptStatus.CANCELED) or attempt.status in (
+            AttemptStatus.CREATED, AttemptStatus.PROCESSING, AttemptStatus.REQUIRES_ACTION,
+        ):  # fmt: skip
+            error = pi.get("last_payment_error") or {}
+            attempt.status = new
+            attempt.payment_intent_id = pi["id"]
+            if error:
+                attempt.error_code = (error.get("decline_code") or error.get("code") or "")[:60]
+                attempt.error_message = (error.get("message") or "")[:500]
+            attempt.save(update_fields=["status", "payment_intent_id", "error_code",
+                                        "error_message", "updated_at"])  # fmt: skip
+    return None
+
+
+def _method_save(*, customer_id: int, pm_id: str, consent_ip: str | None) -> PaymentMethod:
+    """Keep the card the customer agreed to be charged with automatically (after commit of
+    the payment; a failure to read card details only loses the brand and last four)."""
+    from crm.models import Customer
+
+    customer = Customer.objects.select_related("legal_entity").get(pk=customer_id)
+    method, created = PaymentMethod.objects.get_or_create(
+        stripe_payment_method_id=pm_id,
+        defaults={
+            "customer": customer,
+            "autopay_consent_at": timezone.now(),
+            "consent_text": CONSENT_TEXT.format(entity=customer.legal_entity.name)[:300],
+            "consent_ip": consent_ip,
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: _method_details(method.pk))
+        audit_record(
+            action="payment_method.saved", obj=customer, actor_label="customer",
+            after={"payment_method": method.pk, "autopay": True, "ip": consent_ip},
+        )  # fmt: skip
+    return method
+
+
+def _method_details(method_pk: int) -> None:
+    method = PaymentMethod.objects.get(pk=method_pk)
+    try:
+        pm = gateway.payment_method_retrieve(method.stripe_payment_method_id)
+    except Exception:
+        log.info("could not read payment method %s", method.stripe_payment_method_id)
+        return
+    card = pm.get("card") or {}
+    PaymentMethod.objects.filter(pk=method_pk).update(
+        brand=(card.get("brand") or "")[:20], last4=(card.get("last4") or "")[:4],
+        exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
+    )  # fmt: skip
+
+
+def payment_method_revoke(*, method: PaymentMethod, actor: Any = None) -> PaymentMethod:
+    with transaction.atomic():
+        PaymentMethod.objects.filter(pk=method.pk).update(is_active=False)
+        audit_record(action="payment_method.revoked", obj=method.customer, actor=actor,
+                     after={"payment_method": method.pk})  # fmt: skip
+    method.refresh_from_db()
+    return method
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def payment_refund(
+    *, payment: Payment, amount: Decimal | str, actor: Any, reason: str = ""
+) -> Refund:
+    """Return money to the customer: through Stripe for card payments, by bank otherwise.
+
+    The refund row (with its idempotency key) is committed before Stripe is called; it is
+    booked when Stripe says it succeeded (now or by webhook)."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        amount = _amount(amount, locked.currency, "amount")
+        pending = locked.refunds.filter(status=RefundStatus.PENDING).aggregate(s=Sum("amount"))
+        refundable = locked.amount - locked.refunded - (pending["s"] or ZERO)
+        if amount > refundable:
+            raise errors.ValidationFailed(
+                f"At most {refundable} {locked.currency} can be refunded.",
+                fields={"amount": f"Must be ≤ {refundable}."},
+            )
+        number = (locked.refunds.aggregate(n=Max("number"))["n"] or 0) + 1
+        via = "stripe" if locked.method == PaymentMethodKind.CARD else "bank"
+        refund = Refund.objects.create(
+            payment=locked, number=number, amount=amount, via=via, reason=reason[:300],
+            idempotency_key=f"psa-pay{locked.pk}-ref{number}",
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )  # fmt: skip
+        audit_record(action="refund.requested", obj=locked.invoice, actor=actor, reason=reason,
+                     after={"refund": refund.pk, "amount": amount, "via": via})  # fmt: skip
+        if via == "bank":
+            refund_book(refund=refund, status=RefundStatus.SUCCEEDED)
+            refund.refresh_from_db()
+            return refund
+    from psa.money import to_minor_units
+
+    try:
+        result = gateway.refund_create(
+            params={
+                "payment_intent": locked.payment_intent_id,
+                "amount": to_minor_units(amount, locked.currency),
+                "metadata": {"refund": str(refund.pk), "payment": str(locked.pk)},
+            },
+            idempotency_key=refund.idempotency_key,
+        )
+    except Exception as exc:
+        # Left pending: the retry re-sends the same key, the webhook may still settle it.
+        log.warning("refund %s failed at Stripe: %s", refund.pk, exc)
+        raise errors.Conflict(
+            "Stripe did not accept the refund now; it stays pending and can be retried.",
+            code="stripe_unavailable",
+        ) from exc
+    refund_sync(refund_obj=result)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_sync(*, refund_obj: dict) -> Refund | None:
+    """Apply a Stripe refund object: ours (by id or metadata) or one made in the dashboard."""
+    status = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED,
+              "canceled": RefundStatus.CANCELED}.get(refund_obj.get("status"))  # fmt: skip
+    refund = Refund.objects.filter(stripe_refund_id=refund_obj["id"]).first()
+    meta_id = (refund_obj.get("metadata") or {}).get("refund")
+    if refund is None and meta_id and str(meta_id).isdigit():
+        refund = Refund.objects.filter(pk=int(meta_id)).first()
+    if refund is None:
+        payment = Payment.objects.filter(payment_intent_id=refund_obj.get("payment_intent")).first()
+        if payment is None:
+            return None
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            refund = Refund.objects.filter(stripe_refund_id=refund_obj["id"]).first()
+            if refund is None:
+                number = (locked.refunds.aggregate(n=Max("number"))["n"] or 0) + 1
+                refund = Refund.objects.create(
+                    payment=locked, number=number, external=True, via="stripe",
+                    amount=from_minor_units(int(refund_obj["amount"]), locked.currency),
+                    idempotency_key=f"ext-{refund_obj['id']}",
+                    stripe_refund_id=refund_obj["id"], reason="Refunded in Stripe",
+                )  # fmt: skip
+    Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True).update(
+        stripe_refund_id=refund_obj["id"]
+    )
+    if status is not None:
+        refund_book(refund=refund, status=status)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_book(*, refund: Refund, status: str) -> Refund:
+    """Move a pending refund to its final state. A succeeded refund first returns what the
+    payment left as (unspent) credit, then reopens the invoice for the rest; it is booked."""
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status != RefundStatus.PENDING:
+            return locked  # final states never move
+        locked.status = status
+        locked.save(update_fields=["status"])
+        if status != RefundStatus.SUCCEEDED:
+            return locked
+        payment = Payment.objects.select_for_update().get(pk=locked.payment_id)
+        # Credit is the customer's: lock it as credit_apply does (customer, then invoice).
+        customer = Customer.objects.select_for_update().get(pk=payment.customer_id)
+        invoice = (
+            Invoice.objects.select_for_update()
+            .select_related("legal_entity")
+            .get(pk=payment.invoice_id)
+        )
+        # An overpayment's credit is returned first (if still unspent); only the rest reopens
+        # the invoice.
+        credit_refunded = -(
+            payment.credits.filter(amount__lt=0).aggregate(s=Sum("amount"))["s"] or ZERO
+        )
+        credit_room = min(
+            payment.amount - payment.applied - credit_refunded,
+            credit_balance(customer=customer, currency=payment.currency),
+        )
+        from_credit = max(min(locked.amount, credit_room), ZERO)
+        reopen = locked.amount - from_credit
+        payment.refunded += locked.amount
+        payment.save(update_fields=["refunded"])
+        if reopen:
+            _settle(invoice, -reopen)
+        if from_credit:
+            CustomerCredit.objects.create(
+                customer_id=payment.customer_id, currency=payment.currency, amount=-from_credit,
+                payment=payment,
+            )  # fmt: skip
+        today = timezone.localdate()
+        for part, credit, event_name in (
+            (reopen, False, "refund.paid"),
+            (from_credit, True, "refund.paid.credit"),
+        ):
+            if part:
+                journal_post(
+                    legal_entity=invoice.legal_entity,
+                    event=rules.RefundPaid(
+                        currency=payment.currency,
+                        fx_rate=invoice.fx_rate if not credit else payment.fx_rate,
+                        customer_id=payment.customer_id, document=f"invoice:{invoice.pk}",
+                        description=f"Refund for {invoice.number}", amount=part, via=locked.via,
+                        from_credit=credit,
+                    ),
+                    date=today, source_type="refund", source_id=locked.pk,
+                    event_name=event_name, actor_label="refund",
+                )  # fmt: skip
+        audit_record(action="refund.succeeded", obj=invoice, actor_label="refund",
+                     after={"refund": locked.pk, "amount": locked.amount})  # fmt: skip
+    return locked
+
+
+# --- disputes and payouts -------------------------------------------------------------------------
+
+
+def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
+    """Record a dispute and book its money movements: opened (amount and fee leave the Stripe
+    balance) and, if won, the amount's return. Each posting happens once."""
+    payment = Payment.objects.filter(payment_intent_id=dispute_obj.get("payment_intent")).first()
+    if payment is None:
+        return None
+    currency = payment.currency
+    amount = from_minor_units(int(dispute_obj["amount"]), currency)
+    fee = ZERO
+    for bt in dispute_obj.get("balance_transactions") or []:
+        if isinstance(bt, dict) and bt.get("fee") and bt.get("currency", "").upper() == currency:
+            fee += from_minor_units(int(bt["fee"]), currency)
+    with transaction.atomic():
+        dispute, created = Dispute.objects.select_for_update().get_or_create(
+            stripe_dispute_id=dispute_obj["id"],
+            defaults={"payment": payment, "amount": amount, "fee": fee,
+                      "status": dispute_obj["status"], "reason": dispute_obj.get("reason") or ""},
+        )  # fmt: skip
+        if not created and dispute.status in ("won", "lost"):
+            return dispute  # closed: final
+        dispute.status = dispute_obj["status"]
+        dispute.fee = max(dispute.fee, fee)
+        dispute.save(update_fields=["status", "fee", "updated_at"])
+        invoice = payment.invoice
+        common = {
+            "currency": currency, "fx_rate": payment.fx_rate, "customer_id": payment.customer_id,
+            "document": f"invoice:{invoice.pk}", "description": f"Dispute on {invoice.number}",
+        }  # fmt: skip
+        today = timezone.localdate()
+        journal_post(
+            legal_entity=payment.legal_entity,
+            event=rules.DisputeOpened(amount=amount, fee=dispute.fee, **common),
+            date=today, source_type="dispute", source_id=dispute.pk, actor_label="stripe",
+        )  # fmt: skip
+        if dispute.status == "won":
+            journal_post(
+                legal_entity=payment.legal_entity,
+                event=rules.DisputeWon(amount=amount, **common),
+                date=today, source_type="dispute", source_id=dispute.pk, actor_label="stripe",
+            )  # fmt: skip
+        if created:
+            audit_record(
+                action="payment.disputed", obj=invoice, actor_label="stripe",
+                after={"dispute": dispute.stripe_dispute_id, "amount": amount},
+            )  # fmt: skip
+    return dispute
+
+
+def payout_entity() -> Any:
+    """The legal entity whose Stripe account this is (STRIPE_LEGAL_ENTITY, else the only one)."""
+    from django.conf import settings
+
+    from ledger.models import LegalEntity
+
+    code = getattr(settings, "STRIPE_LEGAL_ENTITY", "")
+    if code:
+        return LegalEntity.objects.filter(code=code).first()
+    entities = list(LegalEntity.objects.all()[:2])
+    return entities[0] if len(entities) == 1 else None
+
+
+def payout_sync(*, payout_obj: dict) -> Payout | None:
+    """A payout that reached the bank moves money from Stripe clearing to the bank, once."""
+    entity = payout_entity()
+    if entity is None:
+        raise errors.ValidationFailed(
+            "Set STRIPE_LEGAL_ENTITY: several legal entities exist.",
+            fields={"STRIPE_LEGAL_ENTITY": "Required."},
+        )
+    currency = payout_obj["currency"].upper()
+    amount = from_minor_units(int(payout_obj["amount"]), currency)
+    arrival = payout_obj.get("arrival_date")
+    with transaction.atomic():
+        payout, _ = Payout.objects.select_for_update().get_or_create(
+            stripe_payout_id=payout_obj["id"],
+            defaults={"legal_entity": entity, "amount": amount, "currency": currency,
+                      "status": payout_obj["status"],
+                      "arrival_date": dt.datetime.fromtimestamp(arrival, dt.UTC).date()
+                      if arrival else None},
+        )  # fmt: skip
+        if payout.status != "paid":
+            Payout.objects.filter(pk=payout.pk).update(status=payout_obj["status"])
+        if payout_obj["status"] == "paid":
+            on = payout.arrival_date or timezone.localdate()
+            journal_post(
+                legal_entity=entity,
+                event=rules.PayoutPaid(
+                    currency=currency, fx_rate=_rate(currency, entity, on, Decimal(1)),
+                    description=f"Stripe payout {payout.stripe_payout_id}", amount=amount,
+                ),
+                date=on, source_type="payout", source_id=payout.pk, actor_label="stripe",
+            )  # fmt: skip
+    return payout
