@@ -32,6 +32,7 @@ from billing.models import (
 )
 from psa import errors
 from psa.audit import audit_record
+from psa.automation import PolicyBook
 from psa.celery import enqueue_on_commit
 from psa.jobs import job_run
 from psa.money import to_minor_units
@@ -83,7 +84,11 @@ def collect_due(*, today: dt.date) -> dict[str, int]:
         )
         last_attempts = _last_off_session(list(candidates.values_list("pk", flat=True)))
         cutoff = _end_of(today)
+        book = PolicyBook()
         for invoice in candidates.select_related("customer"):
+            if not book.for_invoice(invoice).autopay:
+                run.skipped()  # the firm's automation policy keeps collection with people
+                continue
             last = last_attempts.get(invoice.pk)
             if last is not None and (last.next_retry_at is None or last.next_retry_at > cutoff):
                 run.skipped()  # stopped, waiting for the customer, or the retry is not due

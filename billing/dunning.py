@@ -28,6 +28,7 @@ from billing.payments import OPEN
 from ledger.models import LegalEntity
 from psa import errors
 from psa.audit import audit_record
+from psa.automation import PolicyBook
 from psa.celery import enqueue_on_commit
 from psa.jobs import job_run
 
@@ -136,7 +137,11 @@ def dunning_run(*, today: dt.date) -> dict[str, int]:
             legal_entity_id__in=list(levels_by_entity),
             due_date__lte=today - dt.timedelta(days=earliest),
         ).order_by("due_date", "pk")  # fmt: skip
+        book = PolicyBook()
         for invoice in invoices:
+            if not book.for_invoice(invoice).dunning:
+                run.skipped()  # the automation policy keeps reminders with people
+                continue
             level = _level_reached(levels_by_entity[invoice.legal_entity_id], invoice.due_date,
                                    today)  # fmt: skip
             if level is None or (invoice.pk, level.pk) in sent:

@@ -66,11 +66,10 @@ def process_pending_stripe_events() -> dict:
 
 @shared_task(name="billing.tasks.collect_due", ignore_result=True)
 def collect_due() -> dict:
-    from django.utils import timezone
-
     from billing.collect import collect_due as run
+    from psa import clock
 
-    return run(today=timezone.localdate())
+    return run(today=clock.today())
 
 
 @shared_task(name="billing.tasks.reconcile_attempts", ignore_result=True)
@@ -82,11 +81,10 @@ def reconcile_attempts() -> dict:
 
 @shared_task(name="billing.tasks.dunning_run", ignore_result=True)
 def dunning_run() -> dict:
-    from django.utils import timezone
-
     from billing.dunning import dunning_run as run
+    from psa import clock
 
-    return run(today=timezone.localdate())
+    return run(today=clock.today())
 
 
 @shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)

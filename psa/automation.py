@@ -1,9 +1,10 @@
 """Automation policies: what the zero-touch jobs may do, resolved field by field from the
 project's override, the customer's, then the legal entity's policy.
 
-Defaults when an entity has no policy: time is auto-approved where the project has an
-approval policy (its rules are the opt-in), and nothing else happens without a person —
-billing, issuing, sending, collecting and dunning are switched on explicitly by finance.
+Defaults when an entity has no policy: what already has its own opt-in runs — time is
+auto-approved where the project has approval rules, a card is charged where the customer
+consented to autopay, reminders go out where finance set up dunning levels — and billing,
+issuing and sending wait for a person until finance switches them on.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "auto_issue": False,
     "review_above": None,
     "auto_send": False,
-    "autopay": False,
-    "dunning": False,
+    "autopay": True,
+    "dunning": True,
 }
 AUTOMATION = "automation"  # the actor label of every automated decision
 
@@ -117,6 +118,13 @@ class PolicyBook:
             legal_entity_id=project.legal_entity_id,
             customer_id=project.customer_id,
             project_id=project.pk,
+        )
+
+    def for_invoice(self, invoice: Any) -> Effective:
+        return self.resolve(
+            legal_entity_id=invoice.legal_entity_id,
+            customer_id=invoice.customer_id,
+            project_id=invoice.project_id,
         )
 
     def for_customer(self, customer: Any) -> Effective:

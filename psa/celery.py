@@ -31,37 +31,6 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
-    "deliver-outbox": {
-        "task": "ledger.tasks.deliver_due_outbox",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "deliver-webhooks": {
-        "task": "psa.tasks.deliver_due_webhooks",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    # Payments (billing.collect / billing.dunning / billing.stripe_webhooks): each claims its
-    # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
-    "collect-due": {
-        "task": "billing.tasks.collect_due",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expires": 600},
-    },
-    "reconcile-payment-attempts": {
-        "task": "billing.tasks.reconcile_attempts",
-        "schedule": crontab(minute="*/10"),
-        "options": {"expires": 540},
-    },
-    "stripe-events-pending": {
-        "task": "billing.tasks.process_pending_stripe_events",
-        "schedule": 300.0,
-        "options": {"expires": 290},
-    },
-    "dunning": {
-        "task": "billing.tasks.dunning_run",
-        "schedule": crontab(hour=8, minute=5),
-    },
     "clear-expired-sessions": {
         "task": "psa.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
@@ -77,7 +46,21 @@ CYCLE = {
     "billing-calendar": ("psa.tasks.billing_calendar", crontab(hour=2, minute=5)),
     "issue-and-send": ("psa.tasks.issue_and_send", crontab(minute="*/15")),
     "recognise-revenue": ("psa.tasks.recognise_revenue", crontab(hour=3, minute=35)),
+    # Payments (billing.collect, billing.dunning, billing.stripe_webhooks): each claims its
+    # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
+    "collect": ("billing.tasks.collect_due", crontab(minute="*/15")),
+    "dunning": ("billing.tasks.dunning_run", crontab(hour=8, minute=5)),
+    "reconcile-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
+    "stripe-events": ("billing.tasks.process_pending_stripe_events", 300.0),
+    # Deliveries: each message claimed before it is sent (psa.delivery).
+    "deliver-outbox": ("ledger.tasks.deliver_due_outbox", 60.0),
+    "deliver-webhooks": ("psa.tasks.deliver_due_webhooks", 60.0),
 }
+
+
+def _expiry(when: Any) -> float:
+    """A message not taken within its own period is dropped: the next one does the work."""
+    return 0.9 * when if isinstance(when, float) else 540.0
 
 
 def _cycle_schedule() -> dict[str, dict[str, Any]]:
@@ -86,7 +69,7 @@ def _cycle_schedule() -> dict[str, dict[str, Any]]:
         name: {
             "task": task,
             "schedule": interval or when,
-            "options": {"expires": interval * 0.9 if interval else 3000},
+            "options": {"expires": interval * 0.9 if interval else _expiry(when)},
         }
         for name, (task, when) in CYCLE.items()
     }

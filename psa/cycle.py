@@ -260,11 +260,21 @@ DAILY = (
     "billing-calendar",
     "issue-and-send",
     "recognise-revenue",
+    "collect",
+    "dunning",
 )
 
 
 def run_daily() -> list[tuple[str, dict[str, int]]]:
     """Run the day's jobs now, each recorded like a scheduled run, on the product's clock."""
+    from billing import tasks as billing_tasks
     from psa import tasks
 
-    return [(job, tasks._cycle(job, at_moment=job == "auto-approve")) for job in DAILY]
+    payments = {"collect": billing_tasks.collect_due, "dunning": billing_tasks.dunning_run}
+    out = []
+    for job in DAILY:
+        if job in payments:
+            out.append((job, payments[job]()))
+        else:
+            out.append((job, tasks._cycle(job, at_moment=job == "auto-approve")))
+    return out

@@ -33,3 +33,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Tests drive the scheduled jobs with a clock they control (psa/clock.py).
 CLOCK_CONTROL = True
+
+# The acceptance test runs a worker and beat on a queue of their own, mailing its SMTP server.
+CELERY_TASK_DEFAULT_QUEUE = env.str("TEST_CELERY_QUEUE", default="celery")
+if env.str("TEST_EMAIL_URL", default=""):
+    vars().update(env.email_url("TEST_EMAIL_URL"))
