@@ -14,8 +14,14 @@ PASSWORD = "secret-pass-123"
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Every test starts with an empty cache (the test Redis database)."""
-    cache.clear()
+    """Every test starts with an empty cache: this xdist worker's keys only (a flush of the
+    whole database would wipe the keys and queues of tests running in parallel)."""
+    from django.conf import settings
+
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
     yield
 
 

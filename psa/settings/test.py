@@ -23,7 +23,9 @@ def _redis_db(url: str, db: int) -> str:
 
 TEST_REDIS_URL = _redis_db(REDIS_URL, env.int("TEST_REDIS_DB", default=15))
 CACHES["default"]["LOCATION"] = TEST_REDIS_URL
-CACHES["default"]["KEY_PREFIX"] = "psa-test"
+# One key space per xdist worker (a worker process a test starts inherits it): the clock's
+# offset, throttles and heartbeats of parallel tests never meet.
+CACHES["default"]["KEY_PREFIX"] = "psa-test-" + env.str("PYTEST_XDIST_WORKER", default="main")
 CELERY_BROKER_URL = TEST_REDIS_URL
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
