@@ -427,7 +427,11 @@ class OpportunityListCreate(generics.ListAPIView):
     api_area = "crm"
 
     def get_queryset(self):
-        return selectors.opportunity_list_visible_to(self.request.user).order_by("-id")
+        return (
+            selectors.opportunity_list_visible_to(self.request.user)
+            .select_related("project_template")
+            .order_by("-id")
+        )
 
     @extend_schema(request=OpportunityCreateIn, responses={201: OpportunitySerializer})
     def post(self, request: Request) -> Response:
