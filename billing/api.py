@@ -243,7 +243,9 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
 class InvoiceFilter(UpdatedSinceFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
-    project = django_filters.CharFilter(field_name="project__code")
+    project = django_filters.CharFilter(
+        method="filter_project", help_text="Invoices for, or with lines of, this project (code)."
+    )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", help_text="Issued or part paid, and past the due date."
     )
@@ -256,6 +258,13 @@ class InvoiceFilter(UpdatedSinceFilterSet):
     class Meta:
         model = Invoice
         fields = ["status", "kind", "currency"]
+
+    def filter_project(self, qs: Any, name: str, value: str) -> Any:
+        from django.db.models import Q
+
+        # An invoice per customer has no project of its own; its lines name the projects.
+        with_lines = InvoiceLine.objects.filter(project__code=value).values("invoice_id")
+        return qs.filter(Q(project__code=value) | Q(pk__in=with_lines))
 
     def filter_overdue(self, qs: Any, name: str, value: bool | None) -> Any:
         if value is None:

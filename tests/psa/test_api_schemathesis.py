@@ -24,7 +24,8 @@ def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
     )  # fmt: skip
     _, token = api_token_create(
         user=finance, name="schemathesis", scopes=["ledger:write", "crm:write", "projects:write",
-                                                  "timesheets:write", "billing:write"],
+                                                  "timesheets:write", "billing:write",
+                                                  "jobs:read", "webhooks:write"],
     )  # fmt: skip
     # Real identifiers, so the calls reach existing objects instead of 404s.
     (tmp_path / "schemathesis.toml").write_text('[parameters]\n"path.code" = "uk"\n')
