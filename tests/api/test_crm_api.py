@@ -117,3 +117,18 @@ def test_a_read_token_reads_but_cannot_write(finance, uk):
     # A token of another area opens nothing here; a leads-only token cannot read customers.
     assert as_token(finance, "billing:write").get("/api/v1/crm/customers/").status_code == 403
     assert as_token(finance, "leads:create").get("/api/v1/crm/customers/").status_code == 403
+
+
+def test_api_token_create_command_prints_a_working_token(finance, uk):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("api_token_create", user=finance.email, name="cli", scopes=["crm:read"],
+                 stdout=out)  # fmt: skip
+    client = as_user(finance)
+    client.logout()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}")
+    assert client.get("/api/v1/crm/customers/").status_code == 200
+    assert client.get("/api/v1/projects/").status_code == 403  # not in its scopes
