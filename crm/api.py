@@ -23,7 +23,6 @@ from crm.models import (
     Customer,
     Lead,
     LeadSource,
-    LeadStatus,
     Opportunity,
     OpportunityStage,
     TaxTreatment,
@@ -73,14 +72,23 @@ class LeadCreateResult(serializers.Serializer):
     lead = LeadSerializer()
 
 
-class LeadListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
+class LeadFilter(UpdatedSinceFilterSet):
+    created_after = django_filters.IsoDateTimeFilter("created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter("created_at", lookup_expr="lt")
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    owner = django_filters.CharFilter(field_name="owner__email", lookup_expr="iexact")
+    ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "name", "id"))
+
+    class Meta:
+        model = Lead
+        fields = ["status", "source"]
 
 
-class LeadListCreate(generics.GenericAPIView):
+class LeadListCreate(generics.ListAPIView):
     permission_classes = [Sales]
     serializer_class = LeadSerializer
-    pagination_class = None  # returns at most 200 leads as a plain list (see get)
+    filter_backends = FILTER_BACKENDS
+    filterset_class = LeadFilter
     api_area = "crm"
 
     @property
@@ -90,14 +98,8 @@ class LeadListCreate(generics.GenericAPIView):
             return ("crm:write", "leads:create")
         return None
 
-    @extend_schema(parameters=[LeadListQuery], responses=LeadSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        query = LeadListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        leads = selectors.lead_list_visible_to(request.user).order_by("-created_at", "-id")
-        if query.validated_data.get("status"):
-            leads = leads.filter(status=query.validated_data["status"])
-        return Response(LeadSerializer(leads[:200], many=True).data)
+    def get_queryset(self):
+        return selectors.lead_list_visible_to(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(
         request=LeadCreateSerializer, responses={201: LeadCreateResult, 200: LeadCreateResult}

@@ -329,6 +329,12 @@ class EntryDetail(ETagMixin, generics.GenericAPIView):
         entry = self._get(pk)
         return self.with_etag(Response(TimeEntrySerializer(entry).data), entry)
 
+    def _lock(self, entry: TimeEntry) -> None:
+        # The person first, then the entry: the order time_entry_save locks them in, so an
+        # API write and a week-grid save of the same person cannot deadlock.
+        get_user_model().objects.select_for_update().filter(pk=entry.person_id).first()
+        self.locked(entry)
+
     def _save(self, entry: TimeEntry, **changes: Any) -> TimeEntry | None:
         if entry.person_id != self.request.user.pk:
             raise errors.PermissionDenied("You can only change your own time.")
@@ -344,7 +350,7 @@ class EntryDetail(ETagMixin, generics.GenericAPIView):
         data.is_valid(raise_exception=True)
         entry = self._get(pk)
         with transaction.atomic():
-            self.locked(entry)
+            self._lock(entry)
             saved = self._save(entry, **data.validated_data)
         if saved is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -355,7 +361,7 @@ class EntryDetail(ETagMixin, generics.GenericAPIView):
     def delete(self, request: Request, pk: int) -> Response:
         entry = self._get(pk)
         with transaction.atomic():
-            self.locked(entry)
+            self._lock(entry)
             self._save(entry, hours="0")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

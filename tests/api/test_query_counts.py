@@ -9,6 +9,7 @@ from tests.api.conftest import as_user
 pytestmark = pytest.mark.django_db
 
 LISTS = [
+    "/api/v1/crm/leads/",
     "/api/v1/crm/customers/",
     "/api/v1/crm/contacts/",
     "/api/v1/crm/opportunities/",
