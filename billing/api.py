@@ -33,6 +33,7 @@ from psa.api import (
     ErrorSerializer,
     ETagMixin,
     JSONRenderer,
+    SlugRelated,
     UpdatedSinceFilterSet,
     etag_detail_schema,
     role_permission,
@@ -51,14 +52,12 @@ class BillingApi:
 
 
 class RunIn(serializers.Serializer):
-    legal_entity = serializers.SlugRelatedField(
-        slug_field="code", queryset=LegalEntity.objects.all()
-    )
+    legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
     period_end = serializers.DateField(help_text="Bill approved time up to this day.")
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(), required=False, allow_null=True
     )
-    project = serializers.SlugRelatedField(
+    project = SlugRelated(
         slug_field="code", queryset=Project.objects.all(), required=False, allow_null=True
     )
 

@@ -32,7 +32,9 @@ from projects.models import ProjectTemplate
 from psa.api import (
     FILTER_BACKENDS,
     ETagMixin,
+    SlugRelated,
     UpdatedSinceFilterSet,
+    UtcDateTimeFilter,
     etag_detail_schema,
     if_match_schema,
     role_permission,
@@ -55,9 +57,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadCreateSerializer(serializers.Serializer):
-    legal_entity = serializers.SlugRelatedField(
-        slug_field="code", queryset=LegalEntity.objects.all()
-    )
+    legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     company = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
@@ -73,8 +73,8 @@ class LeadCreateResult(serializers.Serializer):
 
 
 class LeadFilter(UpdatedSinceFilterSet):
-    created_after = django_filters.IsoDateTimeFilter("created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter("created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter("created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter("created_at", lookup_expr="lt")
     customer = django_filters.NumberFilter(field_name="customer_id")
     owner = django_filters.CharFilter(field_name="owner__email", lookup_expr="iexact")
     ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "name", "id"))
@@ -200,16 +200,14 @@ class CustomerChangeIn(serializers.Serializer):
     tax_id = serializers.CharField(max_length=50, required=False, allow_blank=True)
     tax_treatment = serializers.ChoiceField(choices=TaxTreatment.choices, required=False)
     billing_email = serializers.EmailField(required=False, allow_blank=True)
-    account_manager = serializers.SlugRelatedField(
+    account_manager = SlugRelated(
         slug_field="email", queryset=_people(), required=False, allow_null=True
     )
     is_active = serializers.BooleanField(required=False)
 
 
 class CustomerCreateIn(CustomerChangeIn):
-    legal_entity = serializers.SlugRelatedField(
-        slug_field="code", queryset=LegalEntity.objects.all()
-    )
+    legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
     name = serializers.CharField(max_length=200)
     country = serializers.CharField(max_length=2, min_length=2)
     currency = serializers.CharField(max_length=3, min_length=3)
@@ -375,10 +373,8 @@ class OpportunityChangeIn(serializers.Serializer):
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
     expected_close = serializers.DateField(required=False, allow_null=True)
-    owner = serializers.SlugRelatedField(
-        slug_field="email", queryset=_people(), required=False, allow_null=True
-    )
-    project_template = serializers.SlugRelatedField(
+    owner = SlugRelated(slug_field="email", queryset=_people(), required=False, allow_null=True)
+    project_template = SlugRelated(
         slug_field="code",
         queryset=ProjectTemplate.objects.filter(active=True),
         required=False,
@@ -393,7 +389,7 @@ class OpportunityCreateIn(OpportunityChangeIn):
 
 
 class OpportunityWinIn(serializers.Serializer):
-    template = serializers.SlugRelatedField(
+    template = SlugRelated(
         slug_field="code",
         queryset=ProjectTemplate.objects.filter(active=True),
         required=False,
@@ -403,7 +399,7 @@ class OpportunityWinIn(serializers.Serializer):
     project_code = serializers.SlugField(max_length=30)
     project_name = serializers.CharField(max_length=200, required=False, default="")
     start_date = serializers.DateField()
-    manager = serializers.SlugRelatedField(
+    manager = SlugRelated(
         slug_field="email",
         queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
     )

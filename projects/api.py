@@ -36,6 +36,7 @@ from psa import errors
 from psa.api import (
     FILTER_BACKENDS,
     ETagMixin,
+    SlugRelated,
     UpdatedSinceFilterSet,
     etag_detail_schema,
     if_match_schema,
@@ -90,14 +91,12 @@ class ProjectChangeIn(serializers.Serializer):
 
 
 class ProjectCreateIn(serializers.Serializer):
-    template = serializers.SlugRelatedField(
-        slug_field="code", queryset=ProjectTemplate.objects.filter(active=True)
-    )
+    template = SlugRelated(slug_field="code", queryset=ProjectTemplate.objects.filter(active=True))
     customer = serializers.IntegerField(min_value=1)
     code = serializers.SlugField(max_length=30)
     name = serializers.CharField(max_length=200)
     start_date = serializers.DateField()
-    manager = serializers.SlugRelatedField(
+    manager = SlugRelated(
         slug_field="email",
         queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
     )
@@ -208,9 +207,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignmentIn(serializers.Serializer):
-    person = serializers.SlugRelatedField(
-        slug_field="email", queryset=User.objects.filter(is_active=True)
-    )
+    person = SlugRelated(slug_field="email", queryset=User.objects.filter(is_active=True))
     role = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     planned_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -262,7 +259,7 @@ class RateSerializer(serializers.ModelSerializer):
 class RateIn(serializers.Serializer):
     rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     effective_from = serializers.DateField()
-    person = serializers.SlugRelatedField(
+    person = SlugRelated(
         slug_field="email", queryset=User.objects.filter(is_active=True), required=False,
         allow_null=True, help_text="A rate for this person on the project.",
     )  # fmt: skip

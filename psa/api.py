@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 from typing import Any
@@ -130,10 +131,32 @@ class CountSerializer(serializers.Serializer):
 FILTER_BACKENDS = [DjangoFilterBackend]
 
 
+class SlugRelated(serializers.SlugRelatedField):
+    """A SlugRelatedField that refuses a NUL byte (PostgreSQL cannot even compare one)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO date-time filter that queries in UTC: PostgreSQL refuses offsets beyond ±15:59,
+    which ISO 8601 allows; an instant outside the representable range is a 400."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError:
+                raise exceptions.ValidationError({self.field_name: ["Out of range."]}) from None
+        return super().filter(qs, value)
+
+
 class UpdatedSinceFilterSet(django_filters.FilterSet):
     """Base of every FilterSet: ``updated_since`` for incremental sync."""
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Only rows changed at or after this ISO date-time (incremental sync).",

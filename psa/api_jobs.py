@@ -9,7 +9,7 @@ import django_filters
 from django.urls import path
 from rest_framework import generics, serializers
 
-from psa.api import FILTER_BACKENDS, role_permission
+from psa.api import FILTER_BACKENDS, UtcDateTimeFilter, role_permission
 from psa.models import JobRun, JobRunStatus
 from psa.roles import Role
 
@@ -33,10 +33,10 @@ class JobRunSerializer(serializers.ModelSerializer):
 class JobRunFilter(django_filters.FilterSet):
     job = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=JobRunStatus.choices)
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
     # A run changes until it finishes; "updated_since" finds the runs started or finished since.
-    updated_since = django_filters.IsoDateTimeFilter(method="filter_updated_since")
+    updated_since = UtcDateTimeFilter(method="filter_updated_since")
     ordering = django_filters.OrderingFilter(fields=("started_at", "finished_at", "job", "id"))
 
     class Meta:

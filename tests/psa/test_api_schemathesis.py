@@ -46,6 +46,7 @@ def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
         capture_output=True, text=True, timeout=1800, cwd=tmp_path,
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
+    (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)  # the full report
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     print(result.stdout[-3000:])  # noqa: T201 - shown with -s or on failure
     assert "passed" in result.stdout.lower()
