@@ -1,1 +1,473 @@
-"""Api of the billing app (see STYLE.md: DRF views that delegate to services)."""
+"""REST API of billing: billing runs (preview, execute), invoices (issue, send, void, PDF)
+and the project profitability report. Finance and admins only, as the billing pages.
+
+One view per operation; each delegates to billing.services / billing.selectors, the same
+code the pages use.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import django_filters
+from django.core.files.base import ContentFile
+from django.http import FileResponse
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, renderers, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing import selectors, services
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from crm.models import Customer
+from ledger.models import LegalEntity
+from projects.models import Project
+from psa import errors
+from psa.api import (
+    FILTER_BACKENDS,
+    ErrorSerializer,
+    ETagMixin,
+    JSONRenderer,
+    SlugRelated,
+    UpdatedSinceFilterSet,
+    etag_detail_schema,
+    role_permission,
+)
+from psa.roles import Role
+
+Finance = role_permission(Role.FINANCE)
+
+
+class BillingApi:
+    permission_classes = [Finance]
+    api_area = "billing"
+
+
+# --- billing runs -------------------------------------------------------------------------
+
+
+class RunIn(serializers.Serializer):
+    legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
+    period_end = serializers.DateField(help_text="Bill approved time up to this day.")
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(), required=False, allow_null=True
+    )
+    project = SlugRelated(
+        slug_field="code", queryset=Project.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        entity = attrs["legal_entity"]
+        for name in ("customer", "project"):
+            obj = attrs.get(name)
+            if obj is not None and obj.legal_entity_id != entity.pk:
+                raise serializers.ValidationError({name: "Billed by another legal entity."})
+        return attrs
+
+
+class RunExecuteIn(RunIn):
+    issue = serializers.BooleanField(
+        default=False, help_text="Issue the invoices at once (else they stay drafts)."
+    )
+
+
+class PreviewLineOut(serializers.Serializer):
+    kind = serializers.CharField()
+    project_id = serializers.IntegerField(allow_null=True)
+    project_name = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=2)
+    unit_price = serializers.DecimalField(max_digits=16, decimal_places=4, allow_null=True)
+    net = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=16, decimal_places=2)
+    entries = serializers.IntegerField()
+
+
+class PreviewInvoiceOut(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    currency = serializers.CharField()
+    project_id = serializers.IntegerField(allow_null=True)
+    lines = PreviewLineOut(many=True)
+    subtotal = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tax_total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    total = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class PreviewOut(serializers.Serializer):
+    invoices = PreviewInvoiceOut(many=True)
+    unpriced_entries = serializers.IntegerField()
+    total_entries = serializers.IntegerField()
+
+
+def preview_line(line: Any) -> dict[str, Any]:
+    """One preview line, whichever shape billing.services gives it.
+
+    Time lines had ``hours``/``rate``; lines of every kind now carry ``kind``, ``description``,
+    ``quantity`` and ``unit_price``. Reading both keeps the API stable across that change.
+    """
+    kind = getattr(line, "kind", "time")
+    quantity = getattr(line, "quantity", None)
+    if quantity is None:
+        quantity = getattr(line, "hours", Decimal(0))
+    unit_price = getattr(line, "unit_price", None)
+    if unit_price is None:
+        unit_price = getattr(line, "rate", None)
+    project_name = getattr(line, "project_name", "") or ""
+    return {
+        "kind": str(kind),
+        "project_id": getattr(line, "project_id", None),
+        "project_name": project_name,
+        "description": getattr(line, "description", None) or project_name,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "net": line.net,
+        "tax": line.tax,
+        "entries": getattr(line, "entries", 0) or 0,
+    }
+
+
+def preview_data(preview: Any) -> dict[str, Any]:
+    invoices = []
+    for inv in preview.invoices:
+        lines = [preview_line(ln) for ln in inv.lines]
+        subtotal = sum((ln["net"] for ln in lines), Decimal(0))
+        tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
+        invoices.append({
+            "customer_id": inv.customer_id, "customer_name": inv.customer_name,
+            "currency": inv.currency, "project_id": inv.project_id, "lines": lines,
+            "subtotal": subtotal, "tax_total": tax_total, "total": subtotal + tax_total,
+        })  # fmt: skip
+    return {
+        "invoices": invoices,
+        "unpriced_entries": preview.unpriced_entries,
+        "total_entries": sum(ln["entries"] for inv in invoices for ln in inv["lines"]),
+    }
+
+
+class RunSerializer(serializers.ModelSerializer):
+    legal_entity = serializers.CharField(source="legal_entity.code")
+    project = serializers.CharField(source="project.code", default=None, allow_null=True)
+    started_by = serializers.EmailField(source="started_by.email", default=None, allow_null=True)
+
+    class Meta:
+        model = BillingRun
+        fields = ["id", "legal_entity", "period_end", "customer", "project", "status",
+                  "started_by", "actor_label", "started_at", "finished_at", "invoices_created",
+                  "entries_billed"]  # fmt: skip
+
+
+class RunPreview(BillingApi, generics.GenericAPIView):
+    """What a billing run would bill: per customer (or project) invoice, nothing written."""
+
+    serializer_class = RunIn
+
+    @extend_schema(request=RunIn, responses=PreviewOut)
+    def post(self, request: Request) -> Response:
+        data = RunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        preview = services.billing_run_preview(**data.validated_data)
+        return Response(PreviewOut(preview_data(preview)).data)
+
+
+class RunListExecute(BillingApi, generics.ListAPIView):
+    """Billing runs, newest first; POST executes one (drafts, or issued with ``issue``)."""
+
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        return BillingRun.objects.select_related("legal_entity", "project", "started_by").order_by(
+            "-started_at", "-id"
+        )
+
+    @extend_schema(request=RunExecuteIn, responses={201: RunSerializer})
+    def post(self, request: Request) -> Response:
+        data = RunExecuteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.billing_run_execute(actor=request.user, **data.validated_data)
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetail(BillingApi, generics.RetrieveAPIView):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        return BillingRun.objects.select_related("legal_entity", "project", "started_by")
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.code", default=None, allow_null=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = ["position", "kind", "description", "project", "quantity", "unit_price", "net",
+                  "tax_rate_value", "tax"]  # fmt: skip
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    legal_entity = serializers.CharField(source="legal_entity.code")
+    customer_name = serializers.CharField(source="customer.name")
+    project = serializers.CharField(source="project.code", default=None, allow_null=True)
+    credits = serializers.IntegerField(source="credits_id", allow_null=True)
+    amount_due = serializers.DecimalField(max_digits=16, decimal_places=2)
+    has_pdf = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "legal_entity", "customer", "customer_name", "project", "kind",
+                  "status", "number", "currency", "issue_date", "due_date", "period_end",
+                  "subtotal", "tax_total", "total", "amount_paid", "amount_due",
+                  "reverse_charge_note", "credits", "billing_run", "issued_at", "sent_at",
+                  "has_pdf", "created_at", "updated_at"]  # fmt: skip
+
+    def get_has_pdf(self, invoice: Invoice) -> bool:
+        return bool(invoice.pdf)
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "lines"]
+
+
+class InvoiceFilter(UpdatedSinceFilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    project = django_filters.CharFilter(
+        method="filter_project", help_text="Invoices for, or with lines of, this project (code)."
+    )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", help_text="Issued or part paid, and past the due date."
+    )
+    issue_date_after = django_filters.DateFilter("issue_date", lookup_expr="gte")
+    issue_date_before = django_filters.DateFilter("issue_date", lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(
+        fields=("issue_date", "due_date", "number", "total", "updated_at", "id")
+    )
+
+    class Meta:
+        model = Invoice
+        fields = ["status", "kind", "currency"]
+
+    def filter_project(self, qs: Any, name: str, value: str) -> Any:
+        from django.db.models import Q
+
+        # An invoice per customer has no project of its own; its lines name the projects.
+        with_lines = InvoiceLine.objects.filter(project__code=value).values("invoice_id")
+        return qs.filter(Q(project__code=value) | Q(pk__in=with_lines))
+
+    def filter_overdue(self, qs: Any, name: str, value: bool | None) -> Any:
+        if value is None:
+            return qs
+        late = selectors.invoice_filter(
+            Invoice.objects.all(), {"overdue": "1"}, timezone.localdate()
+        ).values("pk")
+        return qs.filter(pk__in=late) if value else qs.exclude(pk__in=late)
+
+
+def _invoice(request: Request, pk: int) -> Invoice:
+    return selectors.invoice_get_for_user(request.user, pk)
+
+
+def _detail(request: Request, pk: int) -> Invoice:
+    invoice = (
+        selectors.invoice_list_visible_to(request.user)
+        .prefetch_related("lines__project")
+        .filter(pk=pk)
+        .first()
+    )
+    if invoice is None:
+        raise errors.NotFound("No such invoice.")
+    return invoice
+
+
+class InvoiceList(BillingApi, generics.ListAPIView):
+    serializer_class = InvoiceSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = InvoiceFilter
+
+    def get_queryset(self):
+        return selectors.invoice_list_visible_to(self.request.user).order_by("-id")
+
+
+class InvoiceDetail(BillingApi, ETagMixin, generics.GenericAPIView):
+    serializer_class = InvoiceDetailSerializer
+
+    @etag_detail_schema(responses=InvoiceDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        invoice = _detail(request, pk)
+        return self.with_etag(Response(InvoiceDetailSerializer(invoice).data), invoice)
+
+
+class VoidIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class InvoiceIssue(BillingApi, generics.GenericAPIView):
+    serializer_class = InvoiceDetailSerializer
+
+    @extend_schema(request=None, responses=InvoiceDetailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Issue a draft: number, dates and the posting in the books (repeat: no change)."""
+        services.invoice_issue(invoice=_invoice(request, pk), actor=request.user)
+        return Response(InvoiceDetailSerializer(_detail(request, pk)).data)
+
+
+class InvoiceSend(BillingApi, generics.GenericAPIView):
+    serializer_class = InvoiceDetailSerializer
+
+    @extend_schema(request=None, responses={202: InvoiceDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """E-mail the issued invoice with its PDF to the customer (queued; again = resend)."""
+        services.invoice_send(invoice=_invoice(request, pk), actor=request.user)
+        return Response(InvoiceDetailSerializer(_detail(request, pk)).data, status=202)
+
+
+class InvoiceVoid(BillingApi, generics.GenericAPIView):
+    serializer_class = InvoiceDetailSerializer
+
+    @extend_schema(request=VoidIn, responses={201: InvoiceDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Void an issued, unpaid invoice: returns the credit note that negates it."""
+        data = VoidIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        credit = services.invoice_void(
+            invoice=_invoice(request, pk), actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(InvoiceDetailSerializer(_detail(request, credit.pk)).data, status=201)
+
+
+class PdfRenderer(renderers.BaseRenderer):
+    """Lets a client ask for ``application/pdf``; errors still come as the JSON error shape."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, default=str).encode()
+
+
+class InvoicePdf(BillingApi, generics.GenericAPIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+            (404, "application/json"): ErrorSerializer,
+        }
+    )
+    def get(self, request: Request, pk: int) -> Any:
+        """The invoice's PDF; rendered now if it has not been stored yet (a draft: a preview)."""
+        from billing.pdf import invoice_pdf_store, render_invoice_pdf
+
+        invoice = _invoice(request, pk)
+        if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
+            if invoice.status == InvoiceStatus.DRAFT:
+                data = render_invoice_pdf(invoice)  # a draft's PDF is a preview: not stored
+                return FileResponse(ContentFile(data), filename=f"draft-{invoice.pk}.pdf",
+                                    content_type="application/pdf")  # fmt: skip
+            invoice_pdf_store(invoice)
+        return FileResponse(invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf",
+                            content_type="application/pdf")  # fmt: skip
+
+
+# --- project profitability ----------------------------------------------------------------
+
+
+class ProfitabilityQuery(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+    customer = serializers.IntegerField(required=False, min_value=1)
+    project = serializers.SlugField(required=False, max_length=30)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        today = timezone.localdate()
+        attrs.setdefault("start", today.replace(month=1, day=1))
+        attrs.setdefault("end", today)
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "The period ends before it starts."})
+        return attrs
+
+
+class ProfitabilityRowOut(serializers.Serializer):
+    project = serializers.CharField()
+    name = serializers.CharField()
+    customer_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    invoiced_net = serializers.DecimalField(max_digits=16, decimal_places=2)
+    approved_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    approved_time_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    difference = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class ProfitabilityOut(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProfitabilityRowOut(many=True)
+
+
+class ProjectProfitability(BillingApi, generics.GenericAPIView):
+    """Per project: invoiced net revenue against the value of approved time in a period.
+
+    The model holds no cost rates, so approved time is valued at its resolved billing rate;
+    ``difference`` is invoiced minus that value (write-ups positive, unbilled work negative).
+    """
+
+    @extend_schema(
+        parameters=[
+            ProfitabilityQuery,
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=ProfitabilityOut,
+    )
+    def get(self, request: Request) -> Response:
+        from projects.selectors import project_list_visible_to
+
+        query = ProfitabilityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        projects = project_list_visible_to(request.user).order_by("code")
+        if q.get("customer"):
+            projects = projects.filter(customer_id=q["customer"])
+        if q.get("project"):
+            projects = projects.filter(code=q["project"])
+        page = self.paginate_queryset(projects)
+        rows = selectors.project_profitability(projects=page, start=q["start"], end=q["end"])
+        body = self.get_paginated_response(rows).data
+        return Response(ProfitabilityOut({**body, "start": q["start"], "end": q["end"]}).data)
+
+
+app_name = "billing-api"
+urlpatterns = [
+    path("runs/", RunListExecute.as_view(), name="runs"),
+    path("runs/preview/", RunPreview.as_view(), name="run-preview"),
+    path("runs/<int:pk>/", RunDetail.as_view(), name="run"),
+    path("invoices/", InvoiceList.as_view(), name="invoices"),
+    path("invoices/<int:pk>/", InvoiceDetail.as_view(), name="invoice"),
+    path("invoices/<int:pk>/issue/", InvoiceIssue.as_view(), name="invoice-issue"),
+    path("invoices/<int:pk>/send/", InvoiceSend.as_view(), name="invoice-send"),
+    path("invoices/<int:pk>/void/", InvoiceVoid.as_view(), name="invoice-void"),
+    path("invoices/<int:pk>/pdf/", InvoicePdf.as_view(), name="invoice-pdf"),
+    path(
+        "reports/project-profitability/",
+        ProjectProfitability.as_view(),
+        name="project-profitability",
+    ),
+]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from psa import errors
 from psa.roles import Role, has_role
 
@@ -100,3 +102,59 @@ def approved_unbilled_time() -> QuerySet:
 # Billing models that bill time as it is worked (a retainer's fee and a fixed price's milestones
 # cover their time; only a retainer's overage is billed from hours, per period).
 TIME_BILLED_MODELS = ["time_and_materials", "prepaid_fund"]
+
+
+def project_profitability(
+    *, projects: QuerySet, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """Per project, for a period: invoiced net revenue against approved time, summed in SQL.
+
+    Revenue is the net of every issued line (invoices and credit notes, so a voided invoice
+    and its credit note cancel out) with an issue date in the period. Time is approved time
+    dated in the period, valued at each entry's resolved rate (``entry_rate``) — the model has
+    no separate cost rates, so this is the value of the work done, not a payroll cost.
+    Three queries, whatever the number of projects.
+    """
+    from django.db.models import F
+
+    from projects.selectors import entry_rate
+    from psa.money import round_money
+    from timesheets.models import EntryStatus, TimeEntry
+
+    rows = list(projects)
+    ids = [p.pk for p in rows]
+    money = DecimalField(max_digits=16, decimal_places=4)
+    invoiced = dict(
+        InvoiceLine.objects.filter(
+            project_id__in=ids,
+            invoice__issue_date__gte=start,
+            invoice__issue_date__lte=end,
+        )
+        .exclude(invoice__status=InvoiceStatus.DRAFT)
+        .order_by()
+        .values("project_id")
+        .annotate(net=Sum("net"))
+        .values_list("project_id", "net")
+    )
+    time = {
+        r["project_id"]: r
+        for r in TimeEntry.objects.filter(
+            project_id__in=ids, status=EntryStatus.APPROVED, date__gte=start, date__lte=end
+        )
+        .annotate(value=F("hours") * Coalesce(entry_rate(), Value(Decimal(0)), output_field=money))
+        .order_by()
+        .values("project_id")
+        .annotate(hours=Sum("hours"), amount=Sum("value", output_field=money))
+    }
+    out = []
+    for p in rows:
+        revenue = invoiced.get(p.pk) or Decimal("0.00")
+        t = time.get(p.pk, {})
+        value = round_money(t.get("amount") or Decimal(0), p.currency)
+        out.append({
+            "project": p.code, "name": p.name, "customer_id": p.customer_id,
+            "currency": p.currency, "invoiced_net": revenue,
+            "approved_hours": t.get("hours") or Decimal("0.00"),
+            "approved_time_value": value, "difference": revenue - value,
+        })  # fmt: skip
+    return out

@@ -1,1 +1,452 @@
-"""Api of the projects app (see STYLE.md: DRF views that delegate to services)."""
+"""REST API of the projects app: projects, assignments, rates, milestones, service items.
+
+One view per operation; each delegates to projects.services / projects.selectors, the same
+code the project pages use. Visibility as on the pages: finance sees every project, a
+manager the ones they run or work on, a consultant the ones they are assigned to; only the
+project's manager or finance changes a project.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.selectors import customer_get_for_user
+from projects import selectors, services
+from projects.models import (
+    Assignment,
+    Milestone,
+    MilestoneStatus,
+    Project,
+    ProjectStatus,
+    ProjectTemplate,
+    RateCard,
+    ServiceItem,
+    Task,
+)
+from psa import errors
+from psa.api import (
+    FILTER_BACKENDS,
+    ETagMixin,
+    SlugRelated,
+    UpdatedSinceFilterSet,
+    etag_detail_schema,
+    if_match_schema,
+    role_permission,
+)
+from psa.roles import Role
+
+User = get_user_model()
+Members = role_permission(Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)
+Managers = role_permission(Role.PROJECT_MANAGER, Role.FINANCE)
+
+
+class ProjectApi:
+    permission_classes = [Members]
+    api_area = "projects"
+
+
+def _project(request: Request, code: str) -> Project:
+    return selectors.project_get_for_user(request.user, code)
+
+
+# --- projects -----------------------------------------------------------------------------
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    legal_entity = serializers.CharField(source="legal_entity.code", read_only=True)
+    manager = serializers.EmailField(source="manager.email", read_only=True)
+    logged_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    approved_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "code", "name", "customer", "customer_name", "legal_entity",
+                  "billing_model", "currency", "budget_hours", "budget_amount", "start_date",
+                  "end_date", "manager", "status", "allow_all_users", "logged_hours",
+                  "approved_hours", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ProjectChangeIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False)
+    end_date = serializers.DateField(required=False, allow_null=True)
+    budget_hours = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    budget_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    allow_all_users = serializers.BooleanField(required=False)
+
+
+class ProjectCreateIn(serializers.Serializer):
+    template = SlugRelated(slug_field="code", queryset=ProjectTemplate.objects.filter(active=True))
+    customer = serializers.IntegerField(min_value=1)
+    code = serializers.SlugField(max_length=30)
+    name = serializers.CharField(max_length=200)
+    start_date = serializers.DateField()
+    manager = SlugRelated(
+        slug_field="email",
+        queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
+    )
+    budget_hours = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    budget_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    status = serializers.ChoiceField(choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)
+
+
+class ProjectFilter(UpdatedSinceFilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    manager = django_filters.CharFilter(field_name="manager__email", lookup_expr="iexact")
+    start_after = django_filters.DateFilter("start_date", lookup_expr="gte")
+    start_before = django_filters.DateFilter("start_date", lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(
+        fields=("code", "name", "start_date", "end_date", "updated_at", "id")
+    )
+
+    class Meta:
+        model = Project
+        fields = ["status", "billing_model"]
+
+
+class ProjectListCreate(ProjectApi, generics.ListAPIView):
+    serializer_class = ProjectSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ProjectFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Project.objects.none()
+        visible = selectors.project_list_visible_to(self.request.user)
+        return selectors.with_hours(visible).order_by("code")
+
+    @extend_schema(request=ProjectCreateIn, responses={201: ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        """A project for a customer from a template (as winning an opportunity does)."""
+        if not Managers().has_permission(request, self):
+            raise errors.PermissionDenied("Project managers and finance create projects.")
+        data = ProjectCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        customer = customer_get_for_user(request.user, fields.pop("customer"))
+        project = services.project_create_from_template(
+            customer=customer, actor=request.user, **fields
+        )
+        fresh = selectors.with_hours(Project.objects.filter(pk=project.pk)).get()
+        return Response(ProjectSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetail(ProjectApi, ETagMixin, generics.GenericAPIView):
+    serializer_class = ProjectSerializer
+
+    def _get(self, code: str) -> Project:
+        visible = selectors.project_list_visible_to(self.request.user).filter(code=code)
+        project = selectors.with_hours(visible).first()
+        if project is None:
+            raise errors.NotFound("No such project.")
+        return project
+
+    @etag_detail_schema(responses=ProjectSerializer)
+    def get(self, request: Request, code: str) -> Response:
+        project = self._get(code)
+        return self.with_etag(Response(ProjectSerializer(project).data), project)
+
+    @if_match_schema(request=ProjectChangeIn, responses=ProjectSerializer)
+    def patch(self, request: Request, code: str) -> Response:
+        data = ProjectChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            project = self.locked(_project(request, code))
+            services.project_update(project=project, actor=request.user, **data.validated_data)
+        project = self._get(code)
+        return self.with_etag(Response(ProjectSerializer(project).data), project)
+
+
+# --- tasks and assignments ----------------------------------------------------------------
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Task
+        fields = ["id", "name", "billable", "active"]
+
+
+class TaskList(ProjectApi, generics.ListAPIView):
+    """The project's tasks (their ids go with time entries)."""
+
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Task.objects.none()
+        return _project(self.request, self.kwargs["code"]).tasks.order_by("name", "id")
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    person = serializers.EmailField(source="person.email", read_only=True)
+    person_name = serializers.CharField(source="person.get_full_name", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "person", "person_name", "role", "planned_hours", "updated_at"]
+        read_only_fields = fields
+
+
+class AssignmentIn(serializers.Serializer):
+    person = SlugRelated(slug_field="email", queryset=User.objects.filter(is_active=True))
+    role = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    planned_hours = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+
+
+class AssignmentFilter(UpdatedSinceFilterSet):
+    ordering = django_filters.OrderingFilter(fields=("person__email", "role", "updated_at", "id"))
+
+    class Meta:
+        model = Assignment
+        fields = ["role"]
+
+
+class AssignmentListCreate(ProjectApi, generics.ListAPIView):
+    serializer_class = AssignmentSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = AssignmentFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Assignment.objects.none()
+        project = _project(self.request, self.kwargs["code"])
+        return project.assignments.select_related("person").order_by("person__email", "id")
+
+    @extend_schema(request=AssignmentIn, responses={201: AssignmentSerializer})
+    def post(self, request: Request, code: str) -> Response:
+        data = AssignmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = services.assignment_create(
+            project=_project(request, code), actor=request.user, **data.validated_data
+        )
+        return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+# --- rates --------------------------------------------------------------------------------
+
+
+class RateSerializer(serializers.ModelSerializer):
+    person = serializers.EmailField(source="person.email", default=None, allow_null=True)
+
+    class Meta:
+        model = RateCard
+        fields = ["id", "level", "person", "role", "rate", "currency", "effective_from",
+                  "effective_to"]  # fmt: skip
+        read_only_fields = fields
+
+
+class RateIn(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    effective_from = serializers.DateField()
+    person = SlugRelated(
+        slug_field="email", queryset=User.objects.filter(is_active=True), required=False,
+        allow_null=True, help_text="A rate for this person on the project.",
+    )  # fmt: skip
+    role = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True,
+        help_text="A rate for this role on the project. Neither person nor role: the default.",
+    )  # fmt: skip
+
+
+class RateFilter(django_filters.FilterSet):
+    in_force_on = django_filters.DateFilter(method="filter_in_force_on")
+    ordering = django_filters.OrderingFilter(fields=("effective_from", "level", "id"))
+
+    class Meta:
+        model = RateCard
+        fields = ["level"]
+
+    def filter_in_force_on(self, qs: Any, name: str, value: Any) -> Any:
+        from django.db.models import Q
+
+        return qs.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=value)).filter(
+            effective_from__lte=value
+        )
+
+
+class RateListCreate(ProjectApi, generics.ListAPIView):
+    """The project's rate lines (managers and finance); a change is a new line from a date."""
+
+    permission_classes = [Managers]
+    serializer_class = RateSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = RateFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return RateCard.objects.none()
+        project = _project(self.request, self.kwargs["code"])
+        return project.rates.select_related("person").order_by("-effective_from", "-id")
+
+    @extend_schema(request=RateIn, responses={201: RateSerializer})
+    def post(self, request: Request, code: str) -> Response:
+        project = _project(request, code)
+        services.project_manage_check(project=project, actor=request.user)
+        data = RateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = services.rate_card_change(project=project, actor=request.user, **data.validated_data)
+        return Response(RateSerializer(line).data, status=status.HTTP_201_CREATED)
+
+
+# --- milestones ---------------------------------------------------------------------------
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.code", read_only=True)
+    service_item = serializers.CharField(
+        source="service_item.code", default=None, allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "project", "name", "amount", "planned_date", "status", "service_item",
+                  "reached_on", "updated_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class MilestoneChangeIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    planned_date = serializers.DateField(required=False)
+
+
+class MilestoneFilter(UpdatedSinceFilterSet):
+    project = django_filters.CharFilter(field_name="project__code")
+    planned_after = django_filters.DateFilter("planned_date", lookup_expr="gte")
+    planned_before = django_filters.DateFilter("planned_date", lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(fields=("planned_date", "amount", "updated_at", "id"))
+
+    class Meta:
+        model = Milestone
+        fields = ["status"]
+
+
+class MilestoneList(ProjectApi, generics.ListAPIView):
+    """Milestones of the projects you may see."""
+
+    serializer_class = MilestoneSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = MilestoneFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Milestone.objects.none()
+        visible = selectors.project_list_visible_to(self.request.user).values("pk")
+        return (
+            Milestone.objects.filter(project__in=visible)
+            .select_related("project", "service_item")
+            .order_by("planned_date", "id")
+        )
+
+
+def _milestone(request: Request, pk: int) -> Milestone:
+    visible = selectors.project_list_visible_to(request.user).values("pk")
+    milestone = (
+        Milestone.objects.filter(project__in=visible, pk=pk)
+        .select_related("project", "service_item")
+        .first()
+    )
+    if milestone is None:
+        raise errors.NotFound("No such milestone.")
+    return milestone
+
+
+class MilestoneDetail(ProjectApi, ETagMixin, generics.GenericAPIView):
+    serializer_class = MilestoneSerializer
+
+    @etag_detail_schema(responses=MilestoneSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        milestone = _milestone(request, pk)
+        return self.with_etag(Response(MilestoneSerializer(milestone).data), milestone)
+
+    @if_match_schema(request=MilestoneChangeIn, responses=MilestoneSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        data = MilestoneChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        milestone = _milestone(request, pk)
+        with transaction.atomic():
+            self.locked(milestone)
+            services.milestone_update(
+                milestone=milestone, actor=request.user, **data.validated_data
+            )
+        milestone = _milestone(request, pk)
+        return self.with_etag(Response(MilestoneSerializer(milestone).data), milestone)
+
+
+class MilestoneReach(ProjectApi, generics.GenericAPIView):
+    permission_classes = [Managers]
+    serializer_class = MilestoneSerializer
+
+    @extend_schema(request=None, responses=MilestoneSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Mark a planned milestone reached today (the project's manager or finance)."""
+        from django.utils import timezone
+
+        milestone = _milestone(request, pk)
+        services.project_manage_check(project=milestone.project, actor=request.user)
+        if milestone.status == MilestoneStatus.INVOICED:
+            raise errors.Conflict("The milestone is invoiced.")
+        services.milestone_reach(milestone=milestone, on=timezone.localdate(), actor=request.user)
+        return Response(MilestoneSerializer(_milestone(request, pk)).data)
+
+
+# --- service items ------------------------------------------------------------------------
+
+
+class ServiceItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceItem
+        fields = ["id", "code", "name", "revenue_account_role", "deferral_rule", "tax_category",
+                  "active"]  # fmt: skip
+
+
+class ServiceItemFilter(django_filters.FilterSet):
+    ordering = django_filters.OrderingFilter(fields=("code", "name", "id"))
+
+    class Meta:
+        model = ServiceItem
+        fields = ["active", "deferral_rule"]
+
+
+class ServiceItemList(ProjectApi, generics.ListAPIView):
+    """The catalogue of service items (read-only; maintained in the admin)."""
+
+    serializer_class = ServiceItemSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ServiceItemFilter
+    queryset = ServiceItem.objects.order_by("code")
+
+
+app_name = "projects-api"
+urlpatterns = [
+    path("", ProjectListCreate.as_view(), name="projects"),
+    path("milestones/", MilestoneList.as_view(), name="milestones"),
+    path("milestones/<int:pk>/", MilestoneDetail.as_view(), name="milestone"),
+    path("milestones/<int:pk>/reach/", MilestoneReach.as_view(), name="milestone-reach"),
+    path("service-items/", ServiceItemList.as_view(), name="service-items"),
+    path("<slug:code>/", ProjectDetail.as_view(), name="project"),
+    path("<slug:code>/tasks/", TaskList.as_view(), name="tasks"),
+    path("<slug:code>/assignments/", AssignmentListCreate.as_view(), name="assignments"),
+    path("<slug:code>/rates/", RateListCreate.as_view(), name="rates"),
+]

@@ -95,6 +95,7 @@ class Assignment(models.Model):
     )
     role = models.CharField(max_length=100, blank=True)
     planned_hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [
@@ -278,6 +279,7 @@ class Milestone(models.Model):
         ServiceItem, on_delete=models.PROTECT, null=True, blank=True, related_name="milestones"
     )
     reached_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["project", "planned_date", "id"]

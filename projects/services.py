@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from projects.models import (
     Assignment,
@@ -122,7 +123,7 @@ def milestone_reach(
     with transaction.atomic():
         # The claim: only a planned milestone moves, so two workers cannot both reach it.
         moved = Milestone.objects.filter(pk=milestone.pk, status=MilestoneStatus.PLANNED).update(
-            status=MilestoneStatus.REACHED, reached_on=on
+            status=MilestoneStatus.REACHED, reached_on=on, updated_at=timezone.now()
         )
         milestone.refresh_from_db()
         if not moved:
@@ -226,3 +227,131 @@ def rate_card_change(
             },
         )
     return line
+
+
+def project_manage_check(*, project: Project, actor: Any) -> None:
+    """Only the project's manager, finance or an admin change a project (as on the pages)."""
+    from psa.roles import Role, has_role
+
+    if not (has_role(actor, Role.FINANCE) or project.manager_id == getattr(actor, "pk", None)):
+        raise errors.PermissionDenied("Only the project's manager or finance changes a project.")
+
+
+PROJECT_FIELDS = ("name", "status", "end_date", "budget_hours", "budget_amount", "allow_all_users")
+
+
+def project_update(*, project: Project, actor: Any, **changes: Any) -> Project:
+    """Change a project's name, status, end date, budgets or openness to all users."""
+    unknown = set(changes) - set(PROJECT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown project fields: {sorted(unknown)}")
+    project_manage_check(project=project, actor=actor)
+    problems: dict[str, str] = {}
+    if "name" in changes and not (changes["name"] or "").strip():
+        problems["name"] = "Required."
+    if "status" in changes and changes["status"] not in ProjectStatus.values:
+        problems["status"] = "Unknown status."
+    for money in ("budget_hours", "budget_amount"):
+        if changes.get(money) is not None and changes[money] < 0:
+            problems[money] = "Cannot be negative."
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        end = changes.get("end_date", locked.end_date)
+        if end is not None and end < locked.start_date:
+            problems["end_date"] = "The project ends before it starts."
+        if problems:
+            raise errors.ValidationFailed("Please correct the highlighted fields.", fields=problems)
+        before = {k: getattr(locked, k) for k in changes}
+        for name, value in changes.items():
+            setattr(locked, name, value.strip() if isinstance(value, str) else value)
+        locked.save(update_fields=[*changes, "updated_at"])
+        changed = {k: str(getattr(locked, k)) for k in changes if before[k] != getattr(locked, k)}
+        if changed:
+            audit_record(
+                action="project.updated", obj=locked, actor=actor,
+                before={k: str(before[k]) for k in changed}, after=changed,
+            )  # fmt: skip
+    return locked
+
+
+def assignment_create(
+    *,
+    project: Project,
+    person: Any,
+    actor: Any,
+    role: str = "",
+    planned_hours: Decimal | None = None,
+) -> Assignment:
+    """Put a person on a project (once), in a role, with planned hours."""
+    project_manage_check(project=project, actor=actor)
+    if planned_hours is not None and planned_hours < 0:
+        raise errors.ValidationFailed(
+            "Planned hours cannot be negative.", fields={"planned_hours": "At least 0."}
+        )
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(
+                project=project, person=person, role=(role or "").strip()[:100],
+                planned_hours=planned_hours,
+            )  # fmt: skip
+            audit_record(
+                action="assignment.created", obj=project, actor=actor,
+                after={"person": person.pk, "role": assignment.role},
+            )  # fmt: skip
+    except IntegrityError as exc:  # the unique (project, person) constraint
+        raise errors.ValidationFailed(
+            "That person is on the project already.", fields={"person": "Already assigned."}
+        ) from exc
+    return assignment
+
+
+def milestone_update(
+    *,
+    milestone: Milestone,
+    actor: Any,
+    name: str | None = None,
+    amount: Decimal | None = None,
+    planned_date: dt.date | None = None,
+) -> Milestone:
+    """Change a planned milestone; a reached or invoiced one is history and stays as it is."""
+    project_manage_check(project=milestone.project, actor=actor)
+    with transaction.atomic():
+        locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if locked.status != MilestoneStatus.PLANNED:
+            raise errors.Conflict(
+                f"The milestone is {locked.get_status_display().lower()}.",
+                fields={"status": "Only a planned milestone can be changed."},
+            )
+        problems: dict[str, str] = {}
+        if name is not None and not name.strip():
+            problems["name"] = "Required."
+        if amount is not None and amount < 0:
+            problems["amount"] = "Cannot be negative."
+        if (
+            name is not None
+            and Milestone.objects.filter(project_id=locked.project_id, name=name.strip())
+            .exclude(pk=locked.pk)
+            .exists()
+        ):
+            problems["name"] = "Another milestone of the project has this name."
+        if problems:
+            raise errors.ValidationFailed("Please correct the highlighted fields.", fields=problems)
+        before = {"name": locked.name, "amount": str(locked.amount),
+                  "planned_date": locked.planned_date.isoformat()}  # fmt: skip
+        fields = ["updated_at"]
+        if name is not None:
+            locked.name = name.strip()
+            fields.append("name")
+        if amount is not None:
+            locked.amount = amount
+            fields.append("amount")
+        if planned_date is not None:
+            locked.planned_date = planned_date
+            fields.append("planned_date")
+        locked.save(update_fields=fields)
+        audit_record(
+            action="milestone.updated", obj=locked, actor=actor, before=before,
+            after={"name": locked.name, "amount": str(locked.amount),
+                   "planned_date": locked.planned_date.isoformat()},
+        )  # fmt: skip
+    return locked

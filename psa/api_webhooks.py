@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import django_filters
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -10,14 +12,27 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from psa.api import (
+    FILTER_BACKENDS,
+    ETagMixin,
+    UpdatedSinceFilterSet,
+    etag_detail_schema,
+    if_match_schema,
+)
 from psa.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from psa.webhooks import EVENTS, webhook_redeliver, webhook_subscribe, webhook_unsubscribe
+from psa.webhooks import (
+    EVENTS,
+    webhook_redeliver,
+    webhook_subscribe,
+    webhook_subscription_update,
+    webhook_unsubscribe,
+)
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "events", "description", "is_active", "created_at"]
+        fields = ["id", "url", "events", "description", "is_active", "created_at", "updated_at"]
 
 
 class SubscriptionCreated(SubscriptionSerializer):
@@ -29,6 +44,24 @@ class SubscribeIn(serializers.Serializer):
     url = serializers.URLField(max_length=500)
     events = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
     description = serializers.CharField(max_length=200, required=False, default="")
+
+
+class SubscriptionUpdateIn(serializers.Serializer):
+    url = serializers.URLField(max_length=500, required=False)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=40), min_length=1, required=False
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SubscriptionFilter(UpdatedSinceFilterSet):
+    is_active = django_filters.BooleanFilter()
+    ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "id"))
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["is_active"]
 
 
 class AttemptSerializer(serializers.ModelSerializer):
@@ -57,9 +90,13 @@ class WebhookApi:
 
 class SubscriptionListCreate(WebhookApi, generics.ListAPIView):
     serializer_class = SubscriptionSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = SubscriptionFilter
 
     def get_queryset(self):
-        return WebhookSubscription.objects.filter(owner=self.request.user)
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookSubscription.objects.none()
+        return WebhookSubscription.objects.filter(owner=self.request.user).order_by("-id")
 
     @extend_schema(request=SubscribeIn, responses={201: SubscriptionCreated})
     def post(self, request: Request) -> Response:
@@ -69,14 +106,34 @@ class SubscriptionListCreate(WebhookApi, generics.ListAPIView):
         return Response(SubscriptionCreated(subscription).data, status=status.HTTP_201_CREATED)
 
 
-class SubscriptionDetail(WebhookApi, generics.RetrieveDestroyAPIView):
+class SubscriptionDetail(WebhookApi, ETagMixin, generics.GenericAPIView):
     serializer_class = SubscriptionSerializer
 
     def get_queryset(self):
         return WebhookSubscription.objects.filter(owner=self.request.user)
 
-    def perform_destroy(self, instance: WebhookSubscription) -> None:
-        webhook_unsubscribe(subscription=instance, actor=self.request.user)
+    @etag_detail_schema(responses=SubscriptionSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        row = self.get_object()
+        return self.with_etag(Response(SubscriptionSerializer(row).data), row)
+
+    @if_match_schema(request=SubscriptionUpdateIn, responses=SubscriptionSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        data = SubscriptionUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            row = self.locked(self.get_object())
+            row = webhook_subscription_update(
+                subscription=row, actor=request.user, **data.validated_data
+            )
+        return self.with_etag(Response(SubscriptionSerializer(row).data), row)
+
+    @if_match_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        with transaction.atomic():
+            row = self.locked(self.get_object())
+            webhook_unsubscribe(subscription=row, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DeliveryList(WebhookApi, generics.ListAPIView):
@@ -86,7 +143,7 @@ class DeliveryList(WebhookApi, generics.ListAPIView):
         subscription = get_object_or_404(
             WebhookSubscription, owner=self.request.user, pk=self.kwargs["pk"]
         )
-        return subscription.deliveries.prefetch_related("log")
+        return subscription.deliveries.prefetch_related("log").order_by("-id")
 
 
 class Redeliver(WebhookApi, APIView):

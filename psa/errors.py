@@ -52,3 +52,10 @@ class Conflict(DomainError):
 
     status = 409
     code = "conflict"
+
+
+class PreconditionFailed(DomainError):
+    """An ``If-Match`` that no longer matches: someone changed the object since it was read."""
+
+    status = 412
+    code = "precondition_failed"

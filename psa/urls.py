@@ -62,4 +62,7 @@ urlpatterns = [
     path("api/v1/time/", include("timesheets.api")),
     path("api/v1/payments/", include("billing.api_payments")),
     path("", include("billing.pay_urls")),
+    path("api/v1/projects/", include("projects.api")),
+    path("api/v1/billing/", include("billing.api")),
+    path("api/v1/jobs/", include("psa.api_jobs")),
 ]

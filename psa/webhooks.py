@@ -38,9 +38,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def webhook_subscribe(
-    *, owner: User, url: str, events: list[str], description: str = ""
-) -> WebhookSubscription:
+def _webhook_check(*, owner: User, url: str, events: list[str]) -> None:
     fields: dict[str, str] = {}
     if not url.startswith(("https://", "http://")):
         fields["url"] = "An http(s) address is needed."
@@ -55,6 +53,12 @@ def webhook_subscribe(
             fields["events"] = f"Your roles do not allow: {', '.join(refused)}."
     if fields:
         raise errors.ValidationFailed("The webhook cannot be created.", fields=fields)
+
+
+def webhook_subscribe(
+    *, owner: User, url: str, events: list[str], description: str = ""
+) -> WebhookSubscription:
+    _webhook_check(owner=owner, url=url, events=events)
     with transaction.atomic():
         subscription = WebhookSubscription.objects.create(
             owner=owner,
@@ -68,11 +72,44 @@ def webhook_subscribe(
     return subscription
 
 
+def webhook_subscription_update(
+    *,
+    subscription: WebhookSubscription,
+    actor: Any,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookSubscription:
+    """Change a subscription's address, events, description or pause it (owner only)."""
+    if subscription.owner_id != actor.pk:
+        raise errors.NotFound("No such webhook.")
+    with transaction.atomic():
+        row = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        before = {"url": row.url, "events": row.events, "is_active": row.is_active}
+        changed: list[str] = []
+        if url is not None:
+            row.url, changed = url, [*changed, "url"]
+        if events is not None:
+            row.events, changed = sorted(set(events)), [*changed, "events"]
+        if description is not None:
+            row.description, changed = description[:200], [*changed, "description"]
+        if is_active is not None:
+            row.is_active, changed = is_active, [*changed, "is_active"]
+        _webhook_check(owner=row.owner, url=row.url, events=row.events)
+        row.save(update_fields=[*changed, "updated_at"])
+        after = {"url": row.url, "events": row.events, "is_active": row.is_active}
+        audit_record(action="webhook.updated", obj=row, actor=actor, before=before, after=after)
+    return row
+
+
 def webhook_unsubscribe(*, subscription: WebhookSubscription, actor: Any) -> None:
     if subscription.owner_id != actor.pk:
         raise errors.NotFound("No such webhook.")
     with transaction.atomic():
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            is_active=False, updated_at=timezone.now()
+        )
         audit_record(action="webhook.unsubscribed", obj=subscription, actor=actor)
 
 

@@ -108,6 +108,7 @@ class Expense(models.Model):
     receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True)
     status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -173,6 +174,7 @@ class ApprovalPolicy(models.Model):
     within_budget = models.BooleanField(default=True)
     allow_weekends = models.BooleanField(default=False)
     allow_holidays = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         verbose_name_plural = "approval policies"

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 from projects.models import Assignment, Project, Task
 from psa import errors
 from psa.roles import Role, has_role
-from timesheets.models import EntryStatus, TimeEntry
+from timesheets.models import ApprovalPolicy, EntryStatus, Expense, TimeEntry
 
 EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
 
@@ -379,3 +379,26 @@ def approvals_pending(*, approver: Any) -> list[PersonWeek]:
         if event.action == "time_entry.policy_routed" and event.reason not in pw.policy_notes:
             pw.policy_notes.append(event.reason)
     return sorted(weeks.values(), key=lambda w: (w.week_start, str(w.person)))
+
+
+def expense_visible_to(user: Any) -> QuerySet[Expense]:
+    """As for time: your own expenses; a manager also those on their projects; finance all."""
+    qs = Expense.objects.all()
+    if has_role(user, Role.FINANCE):
+        return qs
+    own = Q(person=user)
+    if has_role(user, Role.PROJECT_MANAGER):
+        return qs.filter(own | Q(project__manager=user))
+    if has_role(user, Role.CONSULTANT):
+        return qs.filter(own)
+    return qs.none()
+
+
+def approval_policy_visible_to(user: Any) -> QuerySet[ApprovalPolicy]:
+    """Finance sees every policy; a manager those of the projects they manage."""
+    qs = ApprovalPolicy.objects.all()
+    if has_role(user, Role.FINANCE):
+        return qs
+    if has_role(user, Role.PROJECT_MANAGER):
+        return qs.filter(project__manager=user)
+    return qs.none()

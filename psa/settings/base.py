@@ -228,6 +228,21 @@ SPECTACULAR_SETTINGS = {
     # The schema and its docs describe the API; they reveal no data, so they are public.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One named enum per choice set, so clients get stable type names.
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.ProjectStatus",
+        "MilestoneStatusEnum": "projects.models.MilestoneStatus",
+        "EntryStatusEnum": "timesheets.models.EntryStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "InvoiceKindEnum": "billing.models.InvoiceKind",
+        "LineKindEnum": "billing.models.LineKind",
+        "BillingRunStatusEnum": "billing.models.BillingRunStatus",
+        "JobRunStatusEnum": "psa.models.JobRunStatus",
+        "DeliveryStatusEnum": "psa.models.DeliveryStatus",
+        "LeadStatusEnum": "crm.models.LeadStatus",
+        "OpportunityStageEnum": "crm.models.OpportunityStage",
+        "OpenStageEnum": "crm.api.OPEN_STAGES",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -49,7 +49,7 @@ def test_list_and_detail_for_finance(api, finance):
     LeadFactory()
     api.force_authenticate(finance)
     listing = api.get("/api/v1/crm/leads/", {"status": "qualified"})
-    assert [row["id"] for row in listing.json()] == [lead.pk]
+    assert [row["id"] for row in listing.json()["results"]] == [lead.pk]
     assert api.get(f"/api/v1/crm/leads/{lead.pk}/").json()["email"] == lead.email
 
 

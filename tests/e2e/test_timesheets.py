@@ -109,6 +109,9 @@ def test_a_week_from_keyboard_to_approval(page, screenshot, consultant, project_
     screenshot(page, "5-rejected")
     page.get_by_label(f"APOLLO Build {tuesday:%A %-d %b}").fill("0")
     page.keyboard.press("Enter")  # down to Meetings, Tuesday
+    # The day shows 8 h before and after the move: wait for the 0 in between, so the 8 below
+    # is the Meetings cell's answer, not the old total (a slow save made this test flaky).
+    expect(page.locator(f"#day-total-{tuesday:%Y%m%d}")).to_have_text("0")
     page.keyboard.type("8")
     page.keyboard.press("Tab")
     expect(page.locator(f"#day-total-{tuesday:%Y%m%d}")).to_have_text("8")

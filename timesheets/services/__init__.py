@@ -10,7 +10,17 @@ from timesheets.services.approvals import (
     week_auto_approve,
     week_reject,
 )
-from timesheets.services.expenses import expense_create, expenses_decide, receipt_check
+from timesheets.services.expenses import (
+    expense_create,
+    expense_update,
+    expenses_decide,
+    receipt_check,
+)
+from timesheets.services.policies import (
+    approval_policy_create,
+    approval_policy_delete,
+    approval_policy_update,
+)
 from timesheets.services.weeks import (
     hours_parse,
     time_entry_save,
@@ -20,7 +30,11 @@ from timesheets.services.weeks import (
 
 __all__ = [
     "PolicyDecision",
+    "approval_policy_create",
+    "approval_policy_delete",
+    "approval_policy_update",
     "expense_create",
+    "expense_update",
     "expenses_decide",
     "hours_parse",
     "receipt_check",

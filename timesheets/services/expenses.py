@@ -154,3 +154,79 @@ def expenses_decide(*, actor: Any, expense_ids: list[int], approve: bool, reason
                 after={"status": status},
             )
     return len(rows)
+
+
+def expense_update(
+    *,
+    actor: Any,
+    expense: Expense,
+    date: dt.date | None = None,
+    amount: object = None,
+    currency: str | None = None,
+    category: str | None = None,
+    description: str | None = None,
+    billable: bool | None = None,
+    markup_percent: object = None,
+) -> Expense:
+    """Change your own draft (or rejected) expense; submitted ones are locked like time."""
+    from timesheets.models import EntryStatus
+
+    if actor.pk != expense.person_id:
+        raise errors.PermissionDenied("You can only change your own expenses.")
+    with transaction.atomic():
+        row = Expense.objects.select_for_update().get(pk=expense.pk)
+        if row.status not in (EntryStatus.DRAFT, EntryStatus.REJECTED):
+            raise errors.Conflict(
+                f"This expense is {row.get_status_display().lower()} and locked.",
+                fields={"status": "Locked."},
+            )
+        before = {"amount": str(row.amount), "currency": row.currency, "category": row.category}
+        fields = ["updated_at"]
+        if date is not None:
+            row.date = date
+            fields.append("date")
+        if amount is not None:
+            value = _decimal(amount, "amount", label="The amount")
+            if value <= 0 or value != value.quantize(Decimal("0.01")) or value >= Decimal("1e10"):
+                raise errors.ValidationFailed(
+                    "The amount must be positive, with at most two decimals.",
+                    fields={"amount": "A positive amount like 12.50."},
+                )
+            row.amount = value
+            fields.append("amount")
+        if currency is not None:
+            code = currency.strip().upper()
+            if len(code) != 3 or not code.isalpha() or not code.isascii():
+                raise errors.ValidationFailed(
+                    "Use a three-letter currency code.", fields={"currency": "e.g. EUR."}
+                )
+            row.currency = code
+            fields.append("currency")
+        if category is not None:
+            if category not in ExpenseCategory.values:
+                raise errors.ValidationFailed("Pick a category.", fields={"category": "Unknown."})
+            row.category = category
+            fields.append("category")
+        if description is not None:
+            row.description = description.strip()[:200]
+            fields.append("description")
+        if billable is not None:
+            row.billable = billable
+            fields.append("billable")
+        if markup_percent is not None:
+            markup = _decimal(markup_percent, "markup_percent", label="The markup")
+            if not Decimal(0) <= markup <= Decimal(100) or markup != markup.quantize(
+                Decimal("0.01")
+            ):
+                raise errors.ValidationFailed(
+                    "The markup is a percentage from 0 to 100.",
+                    fields={"markup_percent": "0 to 100."},
+                )
+            row.markup_percent = markup
+            fields.append("markup_percent")
+        row.save(update_fields=fields)
+        audit_record(
+            action="expense.updated", obj=row, actor=actor, before=before,
+            after={"amount": str(row.amount), "currency": row.currency, "category": row.category},
+        )  # fmt: skip
+    return row
