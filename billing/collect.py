@@ -57,7 +57,7 @@ def _autopay_method(customer_id: int) -> PaymentMethod | None:
 def collect_due(*, today: dt.date) -> dict[str, int]:
     """Apply customer credit to open invoices, then charge every invoice due by ``today``
     whose customer consented to autopay: once, or again when a planned retry is due."""
-    with job_run("collect") as run:
+    with job_run("collect-due") as run:
         credit_customers = (
             CustomerCredit.objects.values("customer_id", "currency")
             .annotate(balance=Sum("amount"))
@@ -261,7 +261,7 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
 def attempts_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Re-check attempts stuck in flight (lost webhook, unknown outcome)."""
     now = now or timezone.now()
-    with job_run("reconcile-attempts") as run:
+    with job_run("reconcile-payment-attempts") as run:
         for attempt in PaymentAttempt.objects.filter(
             status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
         ).exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True):

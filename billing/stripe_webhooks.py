@@ -85,7 +85,7 @@ def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
     down). Recorded as a job run."""
     from psa.jobs import job_run
 
-    with job_run("stripe-events") as run:
+    with job_run("stripe-events-pending") as run:
         ids = list(
             StripeEvent.objects.filter(processed_at__isnull=True)
             .order_by("received_at")

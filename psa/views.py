@@ -112,6 +112,7 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.FINANCE, Role.ADMIN)
 def operations(request: HttpRequest) -> HttpResponse:
     """What the automation did, what it will do next, and what needs a person."""
+    from billing.payment_selectors import attempts_needing_attention
     from psa import operations as ops
 
     now = timezone.now()
@@ -132,6 +133,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             "unbilled": unbilled,
             "unbilled_hours": ops.total(unbilled, "hours"),
             "deliveries": ops.failed_deliveries(now),
+            "payment_attempts": attempts_needing_attention(visible_to=request.user, now=now),
         },
     )
 

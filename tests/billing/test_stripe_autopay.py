@@ -83,7 +83,7 @@ def test_autopay_charges_on_the_due_date_once_with_the_key_stored_first(
     assert invoice.status == InvoiceStatus.PAID
     books = balances_by_role(legal_entity=firm, as_of=LATER)
     assert (books["stripe_clearing"], books["payment_fees"]) == (D("1164.90"), D("35.10"))
-    assert JobRun.objects.filter(job="collect").count() == 3
+    assert JobRun.objects.filter(job="collect-due").count() == 3
 
 
 def test_no_consent_no_charge(invoice, customer, fake_stripe):
