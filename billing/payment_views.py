@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing import collect, dunning, payments
+from billing import collect, dunning, payments, refunds
 from billing.models import DunningLevel, PaymentAttempt
 from billing.payment_selectors import attempts_needing_attention, payment_list_visible_to
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
@@ -68,7 +68,7 @@ def payment_refund(request: HttpRequest, pk: int) -> HttpResponse:
     payment = payment_list_visible_to(request.user).filter(pk=pk).first()
     if payment is None:
         raise errors.NotFound("No such payment.")
-    refund = payments.payment_refund(
+    refund = refunds.payment_refund(
         payment=payment, amount=request.POST.get("amount", ""), actor=request.user,
         reason=request.POST.get("reason", ""),
     )  # fmt: skip

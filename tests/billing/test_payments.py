@@ -13,8 +13,8 @@ from billing.payments import (
     credit_balance,
     invoice_write_off,
     payment_record,
-    payment_refund,
 )
+from billing.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role

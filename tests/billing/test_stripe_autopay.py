@@ -24,7 +24,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.payment_selectors import attempts_needing_attention
-from billing.payments import payment_refund
+from billing.refunds import payment_refund
 from billing.stripe_webhooks import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
