@@ -428,6 +428,11 @@ def payment_confirm(
     if not pi_id and attempt.checkout_session_id:
         session = gateway.checkout_session_retrieve(attempt.checkout_session_id)
         pi_id = session.get("payment_intent")
+        if not pi_id and session.get("status") == "expired":
+            # Never paid and no longer payable: the attempt is over.
+            PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
+                status=AttemptStatus.CANCELED, error_code="expired", updated_at=timezone.now()
+            )
     if not pi_id:
         return None
     pi = gateway.payment_intent_retrieve(pi_id)  # re-read: events are only triggers

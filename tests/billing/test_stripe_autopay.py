@@ -355,3 +355,29 @@ def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
     payment_record(invoice=invoice, amount="1200.00")
     topics = sorted(WebhookDelivery.objects.values_list("topic", flat=True))
     assert topics == ["invoice.paid", "payment.failed"]
+
+
+def test_the_reconcile_sweep_settles_stuck_attempts_without_a_webhook(
+    client, invoice, autopay, fake_stripe
+):
+    from billing.collect import attempts_reconcile
+    from billing.stripe_gateway import checkout_session_expire
+
+    autopay()
+    fake_stripe.script("POST", "/v1/payment_intents", {"status": 500})
+    collect_due(today=DUE)  # outcome unknown: stuck in processing
+    # An abandoned checkout of another invoice, expired at Stripe, its webhook lost.
+    from tests.billing.payment_fixtures import make_invoice
+
+    other = make_invoice(invoice.customer)
+    client.post(f"/pay/{other.pay_token}/checkout/")
+    abandoned = PaymentAttempt.objects.get(invoice=other)
+    checkout_session_expire(abandoned.checkout_session_id)
+    later = timezone.now() + dt.timedelta(hours=26)
+    assert attempts_reconcile(now=timezone.now())["processed"] == 0  # nothing is stuck yet
+    counts = attempts_reconcile(now=later)
+    assert counts["processed"] == 2 and counts["failed"] == 0
+    assert PaymentAttempt.objects.get(invoice=invoice).status == AttemptStatus.SUCCEEDED
+    abandoned.refresh_from_db()
+    assert abandoned.status == AttemptStatus.CANCELED
+    assert Payment.objects.count() == 1
