@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import collect, payments
+from billing import collect, payments, refunds
 from billing.models import Payment, PaymentAttempt, Refund, WriteOff
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
 from psa import errors
@@ -118,7 +118,7 @@ class PaymentRefund(APIView):
             raise errors.NotFound("No such payment.")
         data = RefundIn(data=request.data)
         data.is_valid(raise_exception=True)
-        refund = payments.payment_refund(
+        refund = refunds.payment_refund(
             payment=payment, amount=data.validated_data["amount"], actor=request.user,
             reason=data.validated_data.get("reason", ""),
         )  # fmt: skip

@@ -39,6 +39,7 @@ from psa.money import to_minor_units
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = dt.timedelta(minutes=30)
+CHECKOUT_LIFETIME = dt.timedelta(hours=25)
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -58,7 +59,7 @@ def _autopay_method(customer_id: int) -> PaymentMethod | None:
 def collect_due(*, today: dt.date) -> dict[str, int]:
     """Apply customer credit to open invoices, then charge every invoice due by ``today``
     whose customer consented to autopay: once, or again when a planned retry is due."""
-    with job_run("collect") as run:
+    with job_run("collect-due") as run:
         credit_customers = (
             CustomerCredit.objects.values("customer_id", "currency")
             .annotate(balance=Sum("amount"))
@@ -238,16 +239,13 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
 
 
 def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> PaymentAttempt:
-    """Finance's retry button (and the stuck-attempt sweep): re-read or re-send an attempt that
-    is still in flight, or start the next one after a failure."""
+    """Finance's retry button: re-read or re-send an attempt that is still in flight, or start
+    the next one after a failed autopay charge."""
     attempt = PaymentAttempt.objects.get(pk=attempt.pk)
     audit_record(action="payment_attempt.retried", obj=attempt.invoice, actor=actor,
                  after={"attempt": attempt.pk, "status": attempt.status})  # fmt: skip
     if attempt.status in IN_FLIGHT:
-        if attempt.kind == AttemptKind.OFF_SESSION and not attempt.payment_intent_id:
-            return attempt_send(attempt=attempt)
-        payments.payment_confirm(attempt=attempt, source="retry")
-        return PaymentAttempt.objects.get(pk=attempt.pk)
+        return _recheck(attempt)
     if attempt.status == AttemptStatus.FAILED and attempt.kind == AttemptKind.OFF_SESSION:
         new = attempt_start(invoice=attempt.invoice)
         if new is None:
@@ -263,15 +261,29 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
     )
 
 
+def _recheck(attempt: PaymentAttempt) -> PaymentAttempt:
+    """An in-flight attempt: re-send its charge with the same key if Stripe never answered,
+    else re-read what Stripe knows."""
+    if attempt.kind == AttemptKind.OFF_SESSION and not attempt.payment_intent_id:
+        return attempt_send(attempt=attempt)
+    payments.payment_confirm(attempt=attempt, source="reconcile")
+    return PaymentAttempt.objects.get(pk=attempt.pk)
+
+
 def attempts_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Re-check attempts stuck in flight (lost webhook, unknown outcome)."""
     now = now or timezone.now()
-    with job_run("reconcile-attempts") as run:
-        for attempt in PaymentAttempt.objects.filter(
+    with job_run("reconcile-payment-attempts") as run:
+        stuck = PaymentAttempt.objects.filter(
             status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
-        ).exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True):
+        ).exclude(
+            # An open Checkout page is not stuck: the customer may pay until it expires (24 h).
+            kind=AttemptKind.CHECKOUT, status=AttemptStatus.CREATED,
+            created_at__gt=now - CHECKOUT_LIFETIME,
+        )  # fmt: skip
+        for attempt in stuck.exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True):
             try:
-                payment_attempt_retry(attempt=attempt)
+                _recheck(attempt)
                 run.processed()
             except Exception as exc:
                 run.failed(attempt, exc)

@@ -45,3 +45,19 @@ def attempts_needing_attention(
         .select_related("invoice__customer")
         .order_by("updated_at")
     )
+
+
+def invoice_payments(invoice: Any) -> dict[str, Any]:
+    """The payment side of the invoice page: payments with refunds, attempts, write-offs,
+    the customer's credit, and which actions apply."""
+    from billing.payments import credit_balance
+
+    return {
+        "payments": list(
+            invoice.payments.prefetch_related("refunds").order_by("received_on", "pk")
+        ),
+        "attempts": list(invoice.attempts.order_by("-number")[:20]),
+        "write_offs": list(invoice.write_offs.all()),
+        "customer_credit": credit_balance(customer=invoice.customer, currency=invoice.currency),
+        "can_record_payment": invoice.kind == "invoice" and invoice.status in OPEN,
+    }

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import payments
+from billing import payments, refunds
 from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, PaymentAttempt, PaymentMethod, StripeCustomer, StripeEvent
 
@@ -85,7 +85,7 @@ def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
     down). Recorded as a job run."""
     from psa.jobs import job_run
 
-    with job_run("stripe-events") as run:
+    with job_run("stripe-events-pending") as run:
         ids = list(
             StripeEvent.objects.filter(processed_at__isnull=True)
             .order_by("received_at")
@@ -159,20 +159,20 @@ def _on_setup_intent(obj: dict) -> None:
 
 
 def _on_refund(obj: dict) -> None:
-    payments.refund_sync(refund_obj=gateway.refund_retrieve(obj["id"]))
+    refunds.refund_sync(refund_obj=gateway.refund_retrieve(obj["id"]))
 
 
 def _on_charge_refunded(obj: dict) -> None:
     for refund in (obj.get("refunds") or {}).get("data") or []:
-        payments.refund_sync(refund_obj=gateway.refund_retrieve(refund["id"]))
+        refunds.refund_sync(refund_obj=gateway.refund_retrieve(refund["id"]))
 
 
 def _on_dispute(obj: dict) -> None:
-    payments.dispute_sync(dispute_obj=gateway.dispute_retrieve(obj["id"]))
+    refunds.dispute_sync(dispute_obj=gateway.dispute_retrieve(obj["id"]))
 
 
 def _on_payout(obj: dict) -> None:
-    payments.payout_sync(payout_obj=gateway.payout_retrieve(obj["id"]))
+    refunds.payout_sync(payout_obj=gateway.payout_retrieve(obj["id"]))
 
 
 HANDLERS: dict[str, Callable[[dict], None]] = {

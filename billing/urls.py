@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing import views
+from billing import payment_views, views
 
 app_name = "billing"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/send/", views.invoice_send, name="invoice_send"),
     path("projects/<int:pk>/", views.project_billing, name="project_billing"),
+    # Payments (billing/payment_views.py)
+    path("invoices/<int:pk>/payments/", payment_views.payment_new, name="payment_new"),
+    path("invoices/<int:pk>/write-off/", payment_views.invoice_write_off, name="write_off"),
+    path("payments/", payment_views.payment_list, name="payment_list"),
+    path("payments/<int:pk>/refund/", payment_views.payment_refund, name="payment_refund"),
+    path("attempts/<int:pk>/retry/", payment_views.attempt_retry, name="attempt_retry"),
+    path("dunning/", payment_views.dunning_levels, name="dunning_levels"),
 ]

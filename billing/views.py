@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors, services
 from billing.models import Invoice, InvoiceStatus
+from billing.payment_selectors import invoice_payments
 from billing.pdf import render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
@@ -60,6 +61,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": audit_history(invoice)[:50],
             "credit_note": Invoice.objects.filter(credits=invoice).first(),
             "today": timezone.localdate(),
+            **invoice_payments(invoice),
         },
     )
 

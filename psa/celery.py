@@ -48,10 +48,10 @@ CYCLE = {
     "recognise-revenue": ("psa.tasks.recognise_revenue", crontab(hour=3, minute=35)),
     # Payments (billing.collect, billing.dunning, billing.stripe_webhooks): each claims its
     # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
-    "collect": ("billing.tasks.collect_due", crontab(minute="*/15")),
+    "collect-due": ("billing.tasks.collect_due", crontab(minute="*/15")),
     "dunning": ("billing.tasks.dunning_run", crontab(hour=8, minute=5)),
-    "reconcile-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
-    "stripe-events": ("billing.tasks.process_pending_stripe_events", 300.0),
+    "reconcile-payment-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
+    "stripe-events-pending": ("billing.tasks.process_pending_stripe_events", 300.0),
     # Deliveries: each message claimed before it is sent (psa.delivery).
     "deliver-outbox": ("ledger.tasks.deliver_due_outbox", 60.0),
     "deliver-webhooks": ("psa.tasks.deliver_due_webhooks", 60.0),

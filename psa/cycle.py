@@ -260,7 +260,7 @@ DAILY = (
     "billing-calendar",
     "issue-and-send",
     "recognise-revenue",
-    "collect",
+    "collect-due",
     "dunning",
 )
 
@@ -270,7 +270,7 @@ def run_daily() -> list[tuple[str, dict[str, int]]]:
     from billing import tasks as billing_tasks
     from psa import tasks
 
-    payments = {"collect": billing_tasks.collect_due, "dunning": billing_tasks.dunning_run}
+    payments = {"collect-due": billing_tasks.collect_due, "dunning": billing_tasks.dunning_run}
     out = []
     for job in DAILY:
         if job in payments:

@@ -25,6 +25,7 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("Leads", "crm:lead_pipeline", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Customers", "crm:customer_list", (Role.PROJECT_MANAGER, Role.FINANCE)),
     NavItem("Invoices", "billing:invoice_list", (Role.FINANCE,)),
+    NavItem("Payments", "billing:payment_list", (Role.FINANCE,)),
     NavItem("Books", "ledger:index", (Role.FINANCE,)),
     NavItem("Operations", "operations", (Role.FINANCE, Role.ADMIN)),
     NavItem("Admin", "admin:index", (Role.ADMIN,)),

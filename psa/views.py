@@ -112,6 +112,7 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.FINANCE, Role.ADMIN)
 def operations(request: HttpRequest) -> HttpResponse:
     """What the automation did, what it will do next, and what needs a person."""
+    from billing.payment_selectors import attempts_needing_attention
     from psa import operations as ops
 
     now = timezone.now()
@@ -137,6 +138,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             "product_today": clock.today(),
             "clock_offset": clock.offset(),
             "awaiting_posting": ops.awaiting_posting(),
+            "payment_attempts": attempts_needing_attention(visible_to=request.user, now=now),
         },
     )
 

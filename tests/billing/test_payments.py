@@ -13,8 +13,8 @@ from billing.payments import (
     credit_balance,
     invoice_write_off,
     payment_record,
-    payment_refund,
 )
+from billing.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
@@ -193,3 +193,17 @@ def test_finance_records_a_payment_through_the_api(client, invoice, finance, con
         content_type="application/json",
     )  # fmt: skip
     assert off.status_code == 201 and off.json()["amount"] == "1140.00"
+
+
+def test_a_billing_read_token_lists_payments_but_cannot_record_one(client, invoice, finance):
+    from psa.services import api_token_create
+
+    _, read_only = api_token_create(user=finance, name="bi", scopes=["billing:read"])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {read_only}"}
+    assert client.get("/api/v1/payments/", **auth).status_code == 200
+    denied = client.post(
+        "/api/v1/payments/", {"invoice": invoice.pk, "amount": "1.00"},
+        content_type="application/json", **auth,
+    )  # fmt: skip
+    assert denied.status_code == 403
+    assert not Payment.objects.exists()

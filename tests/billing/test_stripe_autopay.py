@@ -24,7 +24,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.payment_selectors import attempts_needing_attention
-from billing.payments import payment_refund
+from billing.refunds import payment_refund
 from billing.stripe_webhooks import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
@@ -83,7 +83,7 @@ def test_autopay_charges_on_the_due_date_once_with_the_key_stored_first(
     assert invoice.status == InvoiceStatus.PAID
     books = balances_by_role(legal_entity=firm, as_of=LATER)
     assert (books["stripe_clearing"], books["payment_fees"]) == (D("1164.90"), D("35.10"))
-    assert JobRun.objects.filter(job="collect").count() == 3
+    assert JobRun.objects.filter(job="collect-due").count() == 3
 
 
 def test_no_consent_no_charge(invoice, customer, fake_stripe):
@@ -267,3 +267,117 @@ def test_a_payout_moves_money_from_stripe_clearing_to_the_bank_once(client, firm
     assert Payout.objects.count() == 1
     books = balances_by_role(legal_entity=firm, as_of=LATER)
     assert (books["bank"], books["stripe_clearing"]) == (D("1000.00"), D("-1000.00"))
+
+
+def test_zero_decimal_currencies_are_charged_in_whole_yen(firm, fake_stripe, autopay):
+    import datetime as dt
+
+    from ledger.models import FxRate
+    from tests.billing.payment_fixtures import make_invoice
+    from tests.crm.factories import CustomerFactory
+
+    FxRate.objects.create(
+        currency="JPY", functional_currency="GBP", date=dt.date(2020, 1, 1), rate=D("0.0052")
+    )
+    tokyo = CustomerFactory(legal_entity=firm, name="Tokyo KK", currency="JPY",
+                            payment_terms_days=14)  # fmt: skip
+    yen = make_invoice(tokyo, net=D("100000"), tax=D("10000"))
+    StripeCustomer.objects.create(customer=tokyo, stripe_customer_id="cus_test_tokyo")
+    PaymentMethod.objects.create(customer=tokyo, stripe_payment_method_id="pm_card_visa",
+                                 autopay_consent_at=timezone.now())  # fmt: skip
+    collect_due(today=DUE)
+    (charge,) = _charges(fake_stripe)
+    assert (charge["params"]["amount"], charge["params"]["currency"]) == ("110000", "jpy")
+    payment = Payment.objects.get(invoice=yen)
+    # 2.9 % of 110,000 + 30 = 3,220 yen: whole yen, never 32.20.
+    assert (payment.amount, payment.fee) == (D("110000"), D("3220"))
+    yen.refresh_from_db()
+    assert yen.status == InvoiceStatus.PAID
+
+
+def test_an_event_whose_processing_failed_is_picked_up_by_the_sweep(
+    client, invoice, autopay, fake_stripe
+):
+    from billing.stripe_webhooks import stripe_events_process_pending
+
+    autopay()
+    collect_due(today=DUE)
+    payment = Payment.objects.get()
+    re = fake_stripe.add({
+        "id": "re_sweep", "object": "refund", "amount": 1000, "currency": "gbp",
+        "status": "succeeded", "payment_intent": payment.payment_intent_id, "metadata": {},
+    })  # fmt: skip
+    fake_stripe.script("GET", "/v1/refunds/re_sweep", {"status": 500})
+    event = fake_stripe.event("refund.created", re)
+    post_event(client, event)
+    with pytest.raises(Exception, match="Fake outage"):
+        stripe_event_process(event_id=event["id"])
+    row = StripeEvent.objects.get()
+    assert row.processed_at is None and "Fake outage" in row.error and row.attempts == 1
+    counts = stripe_events_process_pending()
+    assert counts["processed"] == 1
+    row.refresh_from_db()
+    assert row.processed_at is not None and row.error == ""
+    assert Refund.objects.get().stripe_refund_id == "re_sweep"
+
+
+def test_a_card_saved_without_paying_needs_the_consent_flag(client, customer, fake_stripe):
+    StripeCustomer.objects.create(customer=customer, stripe_customer_id="cus_test_northwind")
+    for n, consent in ((1, "no"), (2, "yes")):
+        si = fake_stripe.add({
+            "id": f"seti_{n}", "object": "setup_intent", "status": "succeeded",
+            "customer": "cus_test_northwind", "payment_method": f"pm_saved_{n}",
+            "metadata": {"autopay_consent": consent},
+        })  # fmt: skip
+        fake_stripe.add({"id": f"pm_saved_{n}", "object": "payment_method",
+                         "card": {"brand": "visa", "last4": "0005"}})  # fmt: skip
+        event = fake_stripe.event("setup_intent.succeeded", si)
+        post_event(client, event)
+        stripe_event_process(event_id=event["id"])
+    (method,) = PaymentMethod.objects.all()
+    assert method.stripe_payment_method_id == "pm_saved_2"
+    assert method.autopay_consent_at is not None
+
+
+def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
+    invoice, autopay, fake_stripe, finance
+):
+    from psa.models import WebhookDelivery
+    from psa.webhooks import webhook_subscribe
+
+    webhook_subscribe(owner=finance, url="https://hooks.example.test/x",
+                      events=["invoice.paid", "payment.failed"])  # fmt: skip
+    autopay("pm_card_chargeDeclined")
+    collect_due(today=DUE)
+    PaymentMethod.objects.update(is_active=False)
+    from billing.payments import payment_record
+
+    payment_record(invoice=invoice, amount="1200.00")
+    topics = sorted(WebhookDelivery.objects.values_list("topic", flat=True))
+    assert topics == ["invoice.paid", "payment.failed"]
+
+
+def test_the_reconcile_sweep_settles_stuck_attempts_without_a_webhook(
+    client, invoice, autopay, fake_stripe
+):
+    from billing.collect import attempts_reconcile
+    from billing.stripe_gateway import checkout_session_expire
+
+    autopay()
+    fake_stripe.script("POST", "/v1/payment_intents", {"status": 500})
+    collect_due(today=DUE)  # outcome unknown: stuck in processing
+    # An abandoned checkout of another invoice, expired at Stripe, its webhook lost.
+    from tests.billing.payment_fixtures import make_invoice
+
+    other = make_invoice(invoice.customer)
+    client.post(f"/pay/{other.pay_token}/checkout/")
+    abandoned = PaymentAttempt.objects.get(invoice=other)
+    checkout_session_expire(abandoned.checkout_session_id)
+    later = timezone.now() + dt.timedelta(hours=26)
+    assert attempts_reconcile(now=timezone.now())["processed"] == 0  # nothing is stuck yet
+    counts = attempts_reconcile(now=later)
+    assert counts["processed"] == 2 and counts["failed"] == 0
+    assert PaymentAttempt.objects.get(invoice=invoice).status == AttemptStatus.SUCCEEDED
+    abandoned.refresh_from_db()
+    assert abandoned.status == AttemptStatus.CANCELED
+    assert Payment.objects.count() == 1

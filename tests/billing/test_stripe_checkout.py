@@ -228,3 +228,31 @@ def test_a_paid_invoice_offers_no_card_payment(client, invoice, fake_stripe):
     response = client.post(f"{_pay_url(invoice)}checkout/")
     assert response.status_code == 302 and "error=nothing_due" in response["Location"]
     assert not PaymentAttempt.objects.exists()
+
+
+def test_the_processing_status_polls_with_htmx_and_gets_only_the_fragment(
+    client, invoice, fake_stripe
+):
+    _click_pay(client, invoice)
+    attempt = PaymentAttempt.objects.get()
+    url = f"{_pay_url(invoice)}?session_id={attempt.checkout_session_id}"
+    page = client.get(url).content.decode()
+    assert 'hx-trigger="load delay:3s"' in page
+    fake_stripe.complete_checkout(attempt.checkout_session_id)
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<div id="pay-status"')
+    assert 'data-testid="pay-status">paid<' in fragment and "<html" not in fragment
+    assert "hx-trigger" not in fragment  # confirmed: polling stops
+
+
+def test_an_expired_session_cancels_its_open_attempt(client, invoice, fake_stripe):
+    from billing.stripe_gateway import checkout_session_expire
+
+    _click_pay(client, invoice)
+    attempt = PaymentAttempt.objects.get()
+    session = checkout_session_expire(attempt.checkout_session_id)
+    event = fake_stripe.event("checkout.session.expired", session)
+    post_event(client, event)
+    stripe_event_process(event_id=event["id"])
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.CANCELED

@@ -100,3 +100,28 @@ def test_control_without_the_row_locks_the_database_still_refuses_a_second_payme
     assert len(failures) == 1 and isinstance(failures[0], IntegrityError)
     assert Payment.objects.count() == 1
     assert JournalEntry.objects.filter(source_type="payment").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_collect_sweeps_at_once_charge_the_card_once(invoice, fake_stripe):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from billing.collect import collect_due
+    from billing.models import PaymentMethod, StripeCustomer
+
+    StripeCustomer.objects.create(customer=invoice.customer, stripe_customer_id="cus_test_nw")
+    PaymentMethod.objects.create(customer=invoice.customer, stripe_payment_method_id="pm_card_visa",
+                                 autopay_consent_at=timezone.now())  # fmt: skip
+    barrier = threading.Barrier(2, timeout=20)
+
+    def sweep():
+        barrier.wait()
+        return collect_due(today=invoice.due_date + dt.timedelta(days=1))
+
+    _, failures = _together(sweep, sweep)
+    assert failures == []
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+    assert PaymentAttempt.objects.count() == 1
+    assert Payment.objects.count() == 1

@@ -1,0 +1,148 @@
+"""Finance pages of the payment layer: record a payment, refund, write off (on the invoice
+page), the payments list, the dunning-level editor, and the retry of a payment attempt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from billing import collect, dunning, payments, refunds
+from billing.models import DunningLevel, PaymentAttempt
+from billing.payment_selectors import attempts_needing_attention, payment_list_visible_to
+from billing.selectors import invoice_get_for_user, invoice_list_visible_to
+from ledger.models import LegalEntity
+from psa import errors
+from psa.roles import Role, role_required
+
+FINANCE = (Role.FINANCE,)
+
+
+def _date(raw: str, field: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise errors.ValidationFailed(
+            f"{raw!r} is not a date.", fields={field: "Use the form YYYY-MM-DD."}
+        ) from exc
+
+
+@require_POST
+@role_required(*FINANCE)
+def payment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = invoice_get_for_user(request.user, pk)
+    payment = payments.payment_record(
+        invoice=invoice, amount=request.POST.get("amount", ""),
+        received_on=_date(request.POST.get("received_on", ""), "received_on"),
+        reference=request.POST.get("reference", ""), actor=request.user,
+    )  # fmt: skip
+    note = f" ({payment.amount - payment.applied} {payment.currency} became credit)"
+    messages.success(
+        request,
+        f"Recorded {payment.amount} {payment.currency}."
+        + (note if payment.amount > payment.applied else ""),
+    )
+    return redirect("billing:invoice_detail", pk=pk)
+
+
+@require_POST
+@role_required(*FINANCE)
+def invoice_write_off(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = invoice_get_for_user(request.user, pk)
+    row = payments.invoice_write_off(
+        invoice=invoice, actor=request.user, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, f"Wrote off {row.amount} {invoice.currency}.")
+    return redirect("billing:invoice_detail", pk=pk)
+
+
+@require_POST
+@role_required(*FINANCE)
+def payment_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = payment_list_visible_to(request.user).filter(pk=pk).first()
+    if payment is None:
+        raise errors.NotFound("No such payment.")
+    refund = refunds.payment_refund(
+        payment=payment, amount=request.POST.get("amount", ""), actor=request.user,
+        reason=request.POST.get("reason", ""),
+    )  # fmt: skip
+    messages.success(request, f"Refund of {refund.amount} {payment.currency}: {refund.status}.")
+    return redirect("billing:invoice_detail", pk=payment.invoice_id)
+
+
+@role_required(*FINANCE)
+def payment_list(request: HttpRequest) -> HttpResponse:
+    qs = payment_list_visible_to(request.user).order_by("-received_on", "-id")
+    return render(
+        request,
+        "billing/payment_list.html",
+        {"payments": qs[:200], "attempts": attempts_needing_attention(visible_to=request.user)},
+    )
+
+
+@require_POST
+@role_required(*FINANCE)
+def attempt_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    attempt = PaymentAttempt.objects.filter(
+        pk=pk, invoice__in=invoice_list_visible_to(request.user)
+    ).first()
+    if attempt is None:
+        raise errors.NotFound("No such payment attempt.")
+    attempt = collect.payment_attempt_retry(attempt=attempt, actor=request.user)
+    messages.success(request, f"Attempt {attempt.number}: {attempt.get_status_display()}.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "billing:payment_list"
+    return redirect(target)
+
+
+@role_required(*FINANCE)
+def dunning_levels(request: HttpRequest) -> HttpResponse:
+    entities = LegalEntity.objects.order_by("name")
+    code = request.GET.get("entity") or request.POST.get("entity") or ""
+    entity = entities.filter(code=code).first() if code else entities.first()
+    if entity is None:
+        raise errors.NotFound("No legal entity exists yet.")
+    form_errors: dict = {}
+    if request.method == "POST":
+        if request.POST.get("defaults") == "1":
+            dunning.dunning_levels_default(legal_entity=entity)
+            return redirect(f"{request.path}?entity={entity.code}")
+        level = None
+        if request.POST.get("level"):
+            level = DunningLevel.objects.filter(
+                pk=request.POST["level"], legal_entity=entity
+            ).first()
+            if level is None:
+                raise errors.NotFound("No such dunning level.")
+        try:
+            dunning.dunning_level_save(
+                legal_entity=entity, actor=request.user, level=level,
+                name=request.POST.get("name", ""), days_from_due=request.POST.get("days_from_due"),
+                subject=request.POST.get("subject", ""), body=request.POST.get("body", ""),
+                late_fee=request.POST.get("late_fee", "0"),
+                is_active=request.POST.get("is_active") == "1",
+            )  # fmt: skip
+        except errors.ValidationFailed as exc:
+            form_errors = exc.fields
+        else:
+            messages.success(request, "Dunning level saved.")
+            return redirect(f"{request.path}?entity={entity.code}")
+    return render(
+        request,
+        "billing/dunning_levels.html",
+        {
+            "entities": entities,
+            "entity": entity,
+            "levels": DunningLevel.objects.filter(legal_entity=entity),
+            "form_errors": form_errors,
+            "posted": request.POST if form_errors else None,
+        },
+        status=400 if form_errors else 200,
+    )
