@@ -66,6 +66,7 @@ def cmd_run(env: dict[str, str]) -> int:
         [os.path.join(bin_dir, "celery"), "-A", "psa", "worker", "--loglevel", "INFO",
          "--concurrency", env.get("CELERY_CONCURRENCY", "2")],
     )  # fmt: skip
+    (ROOT / ".data").mkdir(exist_ok=True)  # beat's schedule file, even without embedded services
     sup.add(
         "beat",
         [os.path.join(bin_dir, "celery"), "-A", "psa", "beat", "--loglevel", "INFO",
