@@ -175,10 +175,25 @@ class RunPreview(BillingApi, generics.GenericAPIView):
         return Response(PreviewOut(preview_data(preview)).data)
 
 
+class RunFilter(django_filters.FilterSet):
+    legal_entity = django_filters.CharFilter(field_name="legal_entity__code")
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    project = django_filters.CharFilter(field_name="project__code")
+    period_end_after = django_filters.DateFilter("period_end", lookup_expr="gte")
+    period_end_before = django_filters.DateFilter("period_end", lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(fields=("started_at", "period_end", "id"))
+
+    class Meta:
+        model = BillingRun
+        fields = ["status"]
+
+
 class RunListExecute(BillingApi, generics.ListAPIView):
     """Billing runs, newest first; POST executes one (drafts, or issued with ``issue``)."""
 
     serializer_class = RunSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = RunFilter
 
     def get_queryset(self):
         return BillingRun.objects.select_related("legal_entity", "project", "started_by").order_by(

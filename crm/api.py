@@ -177,6 +177,8 @@ def _people() -> Any:
 
 class CustomerSerializer(serializers.ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code", read_only=True)
+    # May be empty, so not declared as format "email" in the schema.
+    billing_email = serializers.CharField(read_only=True)
     account_manager = serializers.EmailField(
         source="account_manager.email", default=None, allow_null=True, read_only=True
     )
@@ -270,6 +272,8 @@ class CustomerDetail(ETagMixin, generics.GenericAPIView):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True)  # may be empty: not format "email"
+
     class Meta:
         model = Contact
         fields = ["id", "customer", "name", "email", "phone", "title", "is_billing_contact",

@@ -185,10 +185,20 @@ class TaskSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "billable", "active"]
 
 
+class TaskFilter(django_filters.FilterSet):
+    ordering = django_filters.OrderingFilter(fields=("name", "id"))
+
+    class Meta:
+        model = Task
+        fields = ["active", "billable"]
+
+
 class TaskList(ProjectApi, generics.ListAPIView):
     """The project's tasks (their ids go with time entries)."""
 
     serializer_class = TaskSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = TaskFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

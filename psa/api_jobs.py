@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import django_filters
 from django.urls import path
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from psa.api import FILTER_BACKENDS, UtcDateTimeFilter, role_permission
@@ -26,6 +27,7 @@ class JobRunSerializer(serializers.ModelSerializer):
                   "processed", "skipped", "failed", "errors", "correlation_id",
                   "worker"]  # fmt: skip
 
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_duration_seconds(self, run: JobRun) -> float | None:
         return run.duration.total_seconds() if run.duration else None
 

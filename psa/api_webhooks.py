@@ -16,6 +16,7 @@ from psa.api import (
     FILTER_BACKENDS,
     ETagMixin,
     UpdatedSinceFilterSet,
+    UtcDateTimeFilter,
     etag_detail_schema,
     if_match_schema,
 )
@@ -136,10 +137,23 @@ class SubscriptionDetail(WebhookApi, ETagMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class DeliveryFilter(django_filters.FilterSet):
+    created_after = UtcDateTimeFilter("created_at", lookup_expr="gte")
+    ordering = django_filters.OrderingFilter(fields=("created_at", "id"))
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "topic"]
+
+
 class DeliveryList(WebhookApi, generics.ListAPIView):
     serializer_class = DeliverySerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = DeliveryFilter
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookDelivery.objects.none()
         subscription = get_object_or_404(
             WebhookSubscription, owner=self.request.user, pk=self.kwargs["pk"]
         )

@@ -42,7 +42,7 @@ Approvers = role_permission(Role.PROJECT_MANAGER, Role.FINANCE)
 class TimeEntrySerializer(serializers.ModelSerializer):
     person = serializers.EmailField(source="person.email")
     project = serializers.CharField(source="project.code")
-    task = serializers.CharField(source="task.name", default=None)
+    task = serializers.CharField(source="task.name", default=None, allow_null=True)
 
     class Meta:
         model = TimeEntry

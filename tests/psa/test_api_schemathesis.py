@@ -13,6 +13,7 @@ from ledger import rules
 from ledger.services import journal_post
 from psa.services import api_token_create
 from tests.ledger.factories import books
+from tests.projects.factories import ProjectFactory
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,6 +28,8 @@ def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
                                                   "timesheets:write", "billing:write",
                                                   "jobs:read", "webhooks:write"],
     )  # fmt: skip
+    # A project whose code is "uk" too, so "path.code" reaches the project endpoints as well.
+    ProjectFactory(code="uk", customer__legal_entity=uk, manager=finance)
     # Real identifiers, so the calls reach existing objects instead of 404s.
     (tmp_path / "schemathesis.toml").write_text('[parameters]\n"path.code" = "uk"\n')
     cli = Path(sys.executable).parent / "schemathesis"
