@@ -25,7 +25,7 @@ app.autodiscover_tasks()
 
 # The one schedule. Every scheduled job must be safe to run twice, or twice at once: beat
 # may fire twice (two beat processes, a restart) and acks_late re-delivers after a crash.
-app.conf.beat_schedule = {
+HOUSEKEEPING = {
     "worker-heartbeat": {
         "task": "psa.tasks.heartbeat",
         "schedule": 60.0,
@@ -75,7 +75,9 @@ def _cycle_schedule() -> dict[str, dict[str, Any]]:
     }
 
 
-app.conf.beat_schedule.update(_cycle_schedule())
+# Assigned once, never read here: reading app.conf at import would load Django's settings
+# before the dev tools have started the embedded services.
+app.conf.beat_schedule = {**HOUSEKEEPING, **_cycle_schedule()}
 
 
 def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs: Any) -> None:

@@ -21,6 +21,8 @@ from psa.models import InvoicingCalendar
 
 # Jobs look back this far for work they may have missed (a worker down for a while).
 LOOKBACK = dt.timedelta(days=60)
+# Only recent invoices are e-mailed by policy: switching auto-send on never mails old ones.
+SEND_WITHIN = dt.timedelta(days=7)
 
 
 def _decided(obj: Any, action: str, reason: str) -> None:
@@ -148,7 +150,7 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
             kind=InvoiceKind.INVOICE,
             status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID],
             sent_at__isnull=True,
-            issue_date__gte=today - LOOKBACK,
+            issue_date__gte=today - SEND_WITHIN,
         ).values_list("pk", flat=True)
     )
     for pk in to_send:

@@ -121,3 +121,14 @@ def test_a_real_worker_runs_tasks_to_completion(celery_worker_process):
     clear_expired_sessions.apply_async(queue=queue)
     assert _wait_for(lambda: not Session.objects.filter(session_key="expired").exists())
     assert Session.objects.filter(session_key="current").exists()
+
+
+def test_importing_the_project_does_not_load_the_settings():
+    """The dev tools import psa before they start the embedded services; reading Celery's
+    configuration at import time would load Django's settings too early (and fail)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import psa; from django.conf import settings; "
+         "print(settings.configured)"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "False"
