@@ -49,9 +49,20 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 @role_required(*FINANCE)
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = selectors.invoice_get_for_user(request.user, pk)
-    entries = JournalEntry.objects.filter(
-        legal_entity=invoice.legal_entity, source_type=invoice.kind, source_id=str(invoice.pk)
-    ).prefetch_related("lines__account")
+    # The invoice's own entry, and every entry that touched its receivable (payments, fund
+    # draw-downs, credit, write-offs): their lines carry the document.
+    from django.db.models import Q
+
+    entries = (
+        JournalEntry.objects.filter(legal_entity=invoice.legal_entity)
+        .filter(
+            Q(source_type=invoice.kind, source_id=str(invoice.pk))
+            | Q(lines__document=f"invoice:{invoice.pk}")
+        )
+        .distinct()
+        .order_by("date", "id")
+        .prefetch_related("lines__account")
+    )
     return render(
         request,
         "billing/invoice_detail.html",
@@ -62,6 +73,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credit_note": Invoice.objects.filter(credits=invoice).first(),
             "today": timezone.localdate(),
             **invoice_payments(invoice),
+            "fund_applied": invoice.fund_applied.select_related("project"),
         },
     )
 

@@ -448,3 +448,15 @@ def test_repeating_a_run_with_nothing_drawn_tops_up_nothing(firm, customer):
     week_of_time(fund, hours=D("1"), days=1)  # a draw-down: the balance fell, top up again
     invoice = run(firm).invoices.get()
     assert [ln.kind for ln in invoice.lines.all()] == [LineKind.FUND_DRAWDOWN, LineKind.FUND_TOP_UP]
+
+
+def test_the_invoice_page_shows_the_fund_payment_and_its_entry(client, finance, firm, customer):
+    fund = project(customer, "prepaid_fund")
+    billing_terms_set(project=fund, actor=None, fund_threshold="100", fund_top_up="5000")
+    run(firm)
+    week_of_time(fund, hours=D("1"), days=1)
+    invoice = run(firm).invoices.get()
+    client.force_login(finance)
+    page = client.get(f"/billing/invoices/{invoice.pk}/").content.decode()
+    assert "Prepaid fund" in page and "120.00" in page
+    assert "fund.applied" in page  # the draw-down's journal entry, under "In the books"
