@@ -25,6 +25,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     images, pdfs = _receipts(invoice)
     context = {
         **invoice_document(invoice),
+        "logo": _logo(invoice.legal_entity),
         "receipt_images": images,
         "fund_applied": invoice.fund_applied.exists(),
     }
@@ -44,6 +45,17 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _logo(entity: object) -> str:
+    """The entity's logo as a data URI (storage-agnostic), or "" if it has none."""
+    logo = getattr(entity, "logo", None)
+    if not logo:
+        return ""
+    with logo.open("rb") as fh:
+        data = fh.read()
+    mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 def _receipts(invoice: Invoice) -> tuple[list[dict], list[bytes]]:

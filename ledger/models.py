@@ -31,6 +31,11 @@ class LegalEntity(models.Model):
     tax_id = models.CharField("tax id", max_length=50, blank=True)
     functional_currency = models.CharField(max_length=3, validators=[currency_code])
     bank_details = models.TextField(blank=True, help_text="Shown on invoices and the pay page.")
+    # The invoice letterhead: a PNG or JPEG logo, and the paper the firm prints on.
+    logo = models.FileField(upload_to="logos/", blank=True, help_text="PNG or JPEG.")
+    paper_size = models.CharField(
+        max_length=6, choices=[("A4", "A4"), ("letter", "US Letter")], default="A4"
+    )
     # Nothing may be posted on or before a lock date. Finance moves the soft lock; the hard
     # lock only ever moves forward.
     soft_lock_date = models.DateField(null=True, blank=True)

@@ -117,3 +117,23 @@ def test_billable_expense_receipts_are_appended_as_pages(firm, tmp_path):  # noq
     assert pages == 3
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "invoice-with-receipts.pdf").write_bytes(pdf)
+
+
+def test_the_letterhead_carries_the_logo_on_the_entitys_paper(firm, tmp_path):  # noqa: F811
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+    from pypdf import PdfReader
+
+    png = io.BytesIO()
+    Image.new("RGB", (240, 80), (15, 118, 110)).save(png, format="PNG")
+    firm.logo.save("acme.png", ContentFile(png.getvalue()), save=False)
+    firm.paper_size = "letter"
+    firm.save()
+    billing_run_execute(
+        legal_entity=firm, period_end=PERIOD_END, actor_label="t", issue=True, today=TODAY
+    )
+    page = PdfReader(io.BytesIO(render_invoice_pdf(Invoice.objects.first()))).pages[0]
+    assert (round(page.mediabox.width), round(page.mediabox.height)) == (612, 792)  # Letter
+    assert len(page.images) == 1  # the logo
