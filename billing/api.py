@@ -22,7 +22,7 @@ from rest_framework import generics, renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import selectors, services
+from billing import api_usage, selectors, services
 from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from crm.models import Customer
 from ledger.models import LegalEntity
@@ -471,6 +471,7 @@ class ProjectProfitability(BillingApi, generics.GenericAPIView):
 
 app_name = "billing-api"
 urlpatterns = [
+    *api_usage.urlpatterns,  # recurring fees and their usage per period
     path("runs/", RunListExecute.as_view(), name="runs"),
     path("runs/preview/", RunPreview.as_view(), name="run-preview"),
     path("runs/<int:pk>/", RunDetail.as_view(), name="run"),

@@ -81,7 +81,7 @@ class UsageSet(APIView):
         return Response(UsageSerializer(row).data)
 
 
-app_name = "billing_usage"
+# Mounted under /api/v1/billing/ by billing.api's urlpatterns.
 urlpatterns = [
     path("fees/", FeeList.as_view(), name="fees"),
     path("fees/<int:pk>/usage/<str:period_start>/", UsageSet.as_view(), name="usage"),

@@ -11,7 +11,7 @@ post each slice once.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,19 +35,14 @@ from ledger import rules
 from ledger.services import journal_post
 from psa import errors
 from psa.audit import audit_record
+from psa.validators import decimal_input
 
 ZERO = Decimal(0)
 
 
 def _decimal(value: object, name: str, *, minimum: Decimal = ZERO) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise errors.ValidationFailed(
-            f"{name.replace('_', ' ').capitalize()} must be a number.",
-            fields={name: "Not a number."},
-        ) from None
-    if not amount.is_finite() or amount < minimum:
+    amount = decimal_input(value, name)
+    if amount < minimum:
         raise errors.ValidationFailed(
             f"{name.replace('_', ' ').capitalize()} must be at least {minimum}.",
             fields={name: f"At least {minimum}."},

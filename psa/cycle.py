@@ -88,41 +88,54 @@ def release_milestones(*, today: dt.date, run: RunRecorder) -> None:
 
 def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
     """Bill each customer whose invoicing calendar falls today, through yesterday; and, for
-    customers billed at project end, each of their projects that has ended. The runs create
-    drafts; ``issue_and_send`` issues what the policy allows."""
-    from billing.services import billing_run_execute
+    customers billed at project end, each of their projects that has ended. When every
+    customer of a legal entity is due, one entity-wide run bills them all (one set-based run,
+    not one per customer). The runs create drafts; ``issue_and_send`` issues what the policy
+    allows."""
     from crm.models import Customer
     from projects.models import Project
 
     book = PolicyBook()
-    period_end = today - dt.timedelta(days=1)
-    customers = Customer.objects.select_related("legal_entity").order_by("id")
+    customers = list(Customer.objects.select_related("legal_entity").order_by("id"))
+    by_entity: dict[Any, list[Any]] = {}
     for customer in customers:
-        policy = book.for_customer(customer)
-        scopes: list[dict[str, Any]] = []
-        if invoicing_due(policy, today):
-            scopes.append({"customer": customer})
-        elif policy.invoicing == InvoicingCalendar.PROJECT_END:
-            ended = Project.objects.filter(
-                customer=customer, end_date__lt=today, end_date__gte=today - LOOKBACK
-            ).order_by("id")
-            scopes += [{"project": p} for p in ended]
+        by_entity.setdefault(customer.legal_entity, []).append(customer)
+    for entity, members in by_entity.items():
+        due, project_end = [], []
+        for customer in members:
+            policy = book.for_customer(customer)
+            if invoicing_due(policy, today):
+                due.append(customer)
+            elif policy.invoicing == InvoicingCalendar.PROJECT_END:
+                project_end.append(customer)
+        scopes: list[dict[str, Any]] = (
+            [{}] if due and len(due) == len(members) else [{"customer": c} for c in due]
+        )
+        ended = Project.objects.filter(
+            customer__in=project_end, end_date__lt=today, end_date__gte=today - LOOKBACK
+        ).order_by("id")
+        scopes += [{"project": p} for p in ended]
         if not scopes:
-            run.skipped()
-            continue
+            run.skipped(len(members))
         for scope in scopes:
-            try:
-                billing = billing_run_execute(
-                    legal_entity=customer.legal_entity,
-                    period_end=period_end,
-                    actor_label=AUTOMATION,
-                    today=today,
-                    **scope,
-                )
-            except Exception as exc:
-                run.failed(f"billing {customer} {scope}", exc)
-                continue
-            run.processed(billing.invoices_created) if billing.invoices_created else run.skipped()
+            _bill(entity, scope, today, run)
+
+
+def _bill(entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder) -> None:
+    from billing.services import billing_run_execute
+
+    try:
+        billing = billing_run_execute(
+            legal_entity=entity,
+            period_end=today - dt.timedelta(days=1),
+            actor_label=AUTOMATION,
+            today=today,
+            **scope,
+        )
+    except Exception as exc:
+        run.failed(f"billing {entity.code} {scope or 'all customers'}", exc)
+        return
+    run.processed(billing.invoices_created) if billing.invoices_created else run.skipped()
 
 
 def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:

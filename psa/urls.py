@@ -54,7 +54,6 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
-    path("api/v1/billing/", include("billing.api_usage")),
     path("api/v1/webhooks/", include("psa.api_webhooks")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -300,3 +300,26 @@ def test_finance_advances_the_demo_clock_from_operations(client, finance, clean_
     before = clean_clock.today()
     client.post("/operations/clock/")
     assert clean_clock.today() == before + dt.timedelta(days=1)
+
+
+def test_one_run_bills_an_entity_whose_customers_are_all_due(firm, northwind, erp):
+    from billing.models import BillingRun
+
+    halcyon = CustomerFactory(legal_entity=firm, name="Halcyon", currency="GBP")
+    portal = ProjectFactory(customer=halcyon)
+    RateCardFactory(project=portal, rate=D("90"), currency="GBP")
+    TimeEntryFactory(project=portal, date=dt.date(2026, 11, 18), hours=D("2"), status="approved")
+    automation_policy_set(legal_entity=firm, actor=None, values=ALL_ON)
+    assert step(cycle.billing_calendar, today=DEC_1).processed == 2
+    (entity_wide,) = BillingRun.objects.all()
+    assert (entity_wide.customer, entity_wide.invoices_created) == (None, 2)
+    # A customer on another calendar: the others are billed customer by customer.
+    automation_policy_set(
+        legal_entity=firm, customer=halcyon, actor=None, values={"invoicing": "manual"}
+    )
+    TimeEntryFactory(project=erp, date=dt.date(2026, 11, 30), hours=D("1"), status="approved")
+    TimeEntryFactory(project=portal, date=dt.date(2026, 11, 30), hours=D("1"), status="approved")
+    step(cycle.billing_calendar, today=DEC_1)
+    latest = BillingRun.objects.latest("started_at")
+    assert (latest.customer, latest.invoices_created) == (northwind, 1)
+    assert Invoice.objects.filter(customer=halcyon).count() == 1  # not billed again

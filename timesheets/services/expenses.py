@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -13,6 +13,7 @@ from django.db import transaction
 from projects.models import Project
 from psa import errors
 from psa.audit import audit_record
+from psa.validators import decimal_input
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
 
@@ -45,15 +46,7 @@ def receipt_check(upload: UploadedFile) -> str:
 
 
 def _decimal(value: object, name: str, *, label: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise errors.ValidationFailed(
-            f"{label} is not a number.", fields={name: "Not a number."}
-        ) from None
-    if not number.is_finite():
-        raise errors.ValidationFailed(f"{label} is not a number.", fields={name: "Not a number."})
-    return number
+    return decimal_input(value, name, label=label)
 
 
 def expense_create(
