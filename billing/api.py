@@ -27,8 +27,8 @@ from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
-from psa import errors
-from psa.api import (
+from psa.kernel import errors
+from psa.kernel.api import (
     FILTER_BACKENDS,
     ErrorSerializer,
     ETagMixin,
@@ -38,7 +38,7 @@ from psa.api import (
     etag_detail_schema,
     role_permission,
 )
-from psa.roles import Role
+from psa.kernel.roles import Role
 
 Finance = role_permission(Role.FINANCE)
 

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 from billing import collect, payments, refunds
 from billing.models import Payment, PaymentAttempt, Refund, WriteOff
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
-from psa import errors
-from psa.api import role_permission
-from psa.roles import Role
+from psa.kernel import errors
+from psa.kernel.api import role_permission
+from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 

@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from billing import recurring
 from billing.models import RecurringFee, UsageQuantity
-from psa.api import role_permission
-from psa.roles import Role
+from psa.kernel.api import role_permission
+from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 

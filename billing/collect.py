@@ -30,12 +30,12 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from psa import errors
-from psa.audit import audit_record
-from psa.automation import PolicyBook
-from psa.celery import enqueue_on_commit
-from psa.jobs import job_run
-from psa.money import to_minor_units
+from psa.automation.jobs import job_run
+from psa.automation.policies import PolicyBook
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.money import to_minor_units
+from psa.kernel.queue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -208,7 +208,7 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
         if not claimed:
             return
         from billing.tasks import send_autopay_notice
-        from psa.webhooks import webhooks_emit
+        from psa.kernel.webhooks import webhooks_emit
 
         invoice = attempt.invoice
         if needs_customer:

@@ -26,11 +26,11 @@ from billing.models import (
 )
 from billing.payments import OPEN
 from ledger.models import LegalEntity
-from psa import errors
-from psa.audit import audit_record
-from psa.automation import PolicyBook
-from psa.celery import enqueue_on_commit
-from psa.jobs import job_run
+from psa.automation.jobs import job_run
+from psa.automation.policies import PolicyBook
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.queue import enqueue_on_commit
 
 DEFAULT_BODY = (
     "Hello,\n\n{{ message }}\n\nInvoice {{ invoice.number }}: {{ amount_due }}, due on "

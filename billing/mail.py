@@ -11,7 +11,7 @@ from billing.models import Invoice
 from billing.pdf import invoice_pdf_store
 from billing.selectors import invoice_document
 from billing.services import invoice_recipient
-from psa.audit import audit_record
+from psa.kernel.audit import audit_record
 
 
 def invoice_email_send(invoice: Invoice) -> None:

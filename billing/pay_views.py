@@ -19,8 +19,8 @@ from billing import payments
 from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
-from psa import errors
-from psa.views import client_ip
+from psa.kernel import errors
+from psa.kernel.views import client_ip
 
 WINDOW_SECONDS = 60
 

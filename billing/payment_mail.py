@@ -12,8 +12,8 @@ from django.urls import reverse
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
 from billing.selectors import _pay_url
 from billing.services import invoice_recipient
-from psa.models import User
-from psa.roles import Role
+from psa.kernel.models import User
+from psa.kernel.roles import Role
 
 
 def autopay_notice_send(*, attempt_id: int, kind: str) -> None:

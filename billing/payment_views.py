@@ -16,8 +16,8 @@ from billing.models import DunningLevel, PaymentAttempt
 from billing.payment_selectors import attempts_needing_attention, payment_list_visible_to
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
 from ledger.models import LegalEntity
-from psa import errors
-from psa.roles import Role, role_required
+from psa.kernel import errors
+from psa.kernel.roles import Role, role_required
 
 FINANCE = (Role.FINANCE,)
 

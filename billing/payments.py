@@ -43,9 +43,9 @@ from crm.models import Customer
 from ledger import rules
 from ledger.selectors import fx_rate_for
 from ledger.services import journal_post
-from psa import errors
-from psa.audit import audit_record
-from psa.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -80,7 +80,7 @@ def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal
 
 
 def _paid_event(invoice: Invoice) -> None:
-    from psa.webhooks import webhooks_emit
+    from psa.kernel.webhooks import webhooks_emit
 
     webhooks_emit(
         event="invoice.paid",
@@ -337,7 +337,7 @@ def checkout_start(
             log.info("could not expire checkout session %s", session_id)
     try:
         customer_id = stripe_customer_ensure(locked.customer)
-        from psa.money import to_minor_units
+        from psa.kernel.money import to_minor_units
 
         meta = {"invoice": str(locked.pk), "attempt": str(attempt.pk)}
         intent_data: dict[str, Any] = {"metadata": meta}

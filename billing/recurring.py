@@ -33,9 +33,9 @@ from billing.models import (
 from billing.sources import fee_periods
 from ledger import rules
 from ledger.services import journal_post
-from psa import errors
-from psa.audit import audit_record
-from psa.validators import decimal_input
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.validators import decimal_input
 
 ZERO = Decimal(0)
 

@@ -30,9 +30,9 @@ from billing.payments import ZERO, _amount, _rate, _settle, credit_balance
 from crm.models import Customer
 from ledger import rules
 from ledger.services import journal_post
-from psa import errors
-from psa.audit import audit_record
-from psa.money import from_minor_units
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.money import from_minor_units
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def payment_refund(
             refund_book(refund=refund, status=RefundStatus.SUCCEEDED)
             refund.refresh_from_db()
             return refund
-    from psa.money import to_minor_units
+    from psa.kernel.money import to_minor_units
 
     try:
         result = gateway.refund_create(

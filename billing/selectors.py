@@ -11,8 +11,8 @@ from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
-from psa import errors
-from psa.roles import Role, has_role
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role
 
 
 def invoice_list_visible_to(user: Any) -> QuerySet[Invoice]:
@@ -118,7 +118,7 @@ def project_profitability(
     from django.db.models import F
 
     from projects.selectors import entry_rate
-    from psa.money import round_money
+    from psa.kernel.money import round_money
     from timesheets.models import EntryStatus, TimeEntry
 
     rows = list(projects)

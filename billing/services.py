@@ -50,9 +50,9 @@ from ledger import rules
 from ledger.models import LegalEntity
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
-from psa import errors
-from psa.audit import audit_record
-from psa.money import round_money
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.money import round_money
 
 ZERO = Decimal(0)
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient ({tax_id})."
@@ -647,8 +647,8 @@ def invoice_issue(
         )
         _publish(locked)
         from billing.tasks import render_invoice_pdf
-        from psa.celery import enqueue_on_commit
-        from psa.webhooks import webhooks_emit
+        from psa.kernel.queue import enqueue_on_commit
+        from psa.kernel.webhooks import webhooks_emit
 
         enqueue_on_commit(render_invoice_pdf, locked.pk)
         if locked.kind == InvoiceKind.INVOICE:
@@ -978,7 +978,7 @@ def invoice_send(*, invoice: Invoice, actor: Any = None, actor_label: str = "") 
     """E-mail an issued invoice (or credit note) with its PDF to the customer, after commit.
     Sending again is a resend."""
     from billing.tasks import send_invoice_email
-    from psa.celery import enqueue_on_commit
+    from psa.kernel.queue import enqueue_on_commit
 
     if invoice.status == InvoiceStatus.DRAFT:
         raise errors.Conflict("Issue the invoice before sending it.", code="illegal_transition")

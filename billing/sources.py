@@ -37,7 +37,7 @@ from billing.models import (
     UsageQuantity,
 )
 from ledger.models import LegalEntity
-from psa.money import round_money
+from psa.kernel.money import round_money
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

@@ -46,7 +46,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 def stripe_event_receive(*, event: dict, event_id: str, event_type: str) -> bool:
     """Store the event once; True if it is new (and then queue its processing after commit)."""
     from billing.tasks import process_stripe_event
-    from psa.celery import enqueue_on_commit
+    from psa.kernel.queue import enqueue_on_commit
 
     try:
         with transaction.atomic():
@@ -83,7 +83,7 @@ def stripe_event_process(*, event_id: str) -> bool:
 def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
     """The sweep: process whatever the after-commit tasks did not (a worker died, Stripe was
     down). Recorded as a job run."""
-    from psa.jobs import job_run
+    from psa.automation.jobs import job_run
 
     with job_run("stripe-events-pending") as run:
         ids = list(

@@ -20,7 +20,7 @@ def send_invoice_email(self, invoice_id: int) -> None:
     """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
     with backoff, and after the last try it is recorded on the invoice for finance to see."""
     from billing.mail import invoice_email_send
-    from psa.audit import audit_record
+    from psa.kernel.audit import audit_record
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     try:
@@ -67,7 +67,7 @@ def process_pending_stripe_events() -> dict:
 @shared_task(name="billing.tasks.collect_due", ignore_result=True)
 def collect_due() -> dict:
     from billing.collect import collect_due as run
-    from psa import clock
+    from psa.kernel import clock
 
     return run(today=clock.today())
 
@@ -82,7 +82,7 @@ def reconcile_attempts() -> dict:
 @shared_task(name="billing.tasks.dunning_run", ignore_result=True)
 def dunning_run() -> dict:
     from billing.dunning import dunning_run as run
-    from psa import clock
+    from psa.kernel import clock
 
     return run(today=clock.today())
 

@@ -19,9 +19,9 @@ from billing.payment_selectors import invoice_payments
 from billing.pdf import render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
-from psa import errors
-from psa.audit import audit_history
-from psa.roles import Role, role_required
+from psa.kernel import errors
+from psa.kernel.audit import audit_history
+from psa.kernel.roles import Role, role_required
 
 FINANCE = (Role.FINANCE,)
 

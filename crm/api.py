@@ -29,7 +29,7 @@ from crm.models import (
 )
 from ledger.models import LegalEntity
 from projects.models import ProjectTemplate
-from psa.api import (
+from psa.kernel.api import (
     FILTER_BACKENDS,
     ETagMixin,
     SlugRelated,
@@ -39,7 +39,7 @@ from psa.api import (
     if_match_schema,
     role_permission,
 )
-from psa.roles import Role
+from psa.kernel.roles import Role
 
 Sales = role_permission(Role.PROJECT_MANAGER, Role.FINANCE)
 

@@ -8,8 +8,8 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from crm.models import Contact, Customer, Opportunity, OpportunityStage
-from psa import errors
-from psa.roles import Role
+from psa.kernel import errors
+from psa.kernel.roles import Role
 
 phone_chars = RegexValidator(
     r"^[0-9+()./\- ]{5,50}$", "Use digits, spaces and + ( ) - . only, e.g. +44 20 7946 0000."
@@ -65,7 +65,7 @@ class LeadManualForm(LeadWebForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from ledger.models import LegalEntity
-        from psa.models import User
+        from psa.kernel.models import User
 
         del self.fields["nickname"]
         self.fields["legal_entity"].queryset = LegalEntity.objects.all()
@@ -108,7 +108,7 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from psa.models import User
+        from psa.kernel.models import User
 
         self.fields["account_manager"].queryset = User.objects.filter(
             is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
@@ -140,7 +140,7 @@ class OpportunityForm(forms.ModelForm):
 
     def __init__(self, *args: Any, customers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from psa.models import User
+        from psa.kernel.models import User
 
         open_stages = [c for c in OpportunityStage.choices if c[0] not in ("won", "lost")]
         self.fields["stage"].choices = open_stages
@@ -171,7 +171,7 @@ class WinForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from projects.models import ProjectTemplate
-        from psa.models import User
+        from psa.kernel.models import User
 
         self.fields["template"].queryset = ProjectTemplate.objects.filter(active=True)
         self.fields["manager"].queryset = User.objects.filter(

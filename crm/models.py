@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from psa.validators import country_code, currency_check, currency_code
+from psa.kernel.validators import country_code, currency_check, currency_code
 
 
 class TaxTreatment(models.TextChoices):

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from crm.models import Customer, Lead, LeadFormKey, LeadStatus, Opportunity
-from psa import errors
-from psa.roles import Role, has_role
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role
 
 SALES_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE)
 

@@ -33,11 +33,11 @@ from crm.models import (
     Opportunity,
     OpportunityStage,
 )
-from psa import errors
-from psa.audit import audit_record
-from psa.celery import enqueue_on_commit
-from psa.roles import Role, require_role
-from psa.webhooks import webhooks_emit
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.roles import Role, require_role
+from psa.kernel.webhooks import webhooks_emit
 
 SALES_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE)
 MAX_MESSAGE_LENGTH = 5000

@@ -31,10 +31,10 @@ from crm.forms import (
     apply_errors,
 )
 from crm.models import LeadFormKey, LeadSource
-from psa import errors
-from psa.audit import audit_history
-from psa.roles import Role, has_role, role_required
-from psa.views import client_ip
+from psa.kernel import errors
+from psa.kernel.audit import audit_history
+from psa.kernel.roles import Role, has_role, role_required
+from psa.kernel.views import client_ip
 
 SALES = (Role.PROJECT_MANAGER, Role.FINANCE)
 

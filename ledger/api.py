@@ -20,8 +20,8 @@ from rest_framework.views import APIView
 
 from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
-from psa.api import role_permission
-from psa.roles import Role
+from psa.kernel.api import role_permission
+from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 

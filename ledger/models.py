@@ -13,8 +13,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from psa.models import DeliveryAttempt, DeliveryMessage, DeliveryStatus
-from psa.validators import country_code, currency_check, currency_code
+from psa.kernel.models import DeliveryAttempt, DeliveryMessage, DeliveryStatus
+from psa.kernel.validators import country_code, currency_check, currency_code
 
 AMOUNT = {"max_digits": 20, "decimal_places": 2}
 RATE = {"max_digits": 20, "decimal_places": 10}
@@ -271,7 +271,7 @@ OutboxStatus = DeliveryStatus
 
 class OutboxMessage(DeliveryMessage):
     """A message to the entity's accounting system, written in the same transaction as the
-    change and delivered by psa.delivery."""
+    change and delivered by psa.kernel.delivery."""
 
     legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="outbox")
 

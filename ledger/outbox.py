@@ -1,5 +1,6 @@
 """The integration outbox: messages to the firm's accounting system, delivered reliably by
-psa.delivery (signed, idempotent, retried with backoff, dead-lettered, retried by finance)."""
+psa.kernel.delivery (signed, idempotent, retried with backoff, dead-lettered, retried by
+finance)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 from django.utils import timezone
 
 from ledger.models import Integration, LegalEntity, OutboxAttempt, OutboxMessage
-from psa import correlation, delivery
-from psa.celery import enqueue_on_commit
-from psa.roles import Role, require_role
+from psa.kernel import correlation, delivery
+from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.roles import Role, require_role
 
 # Kept importable from here: tests and callers speak of the outbox's backoff and signature.
 backoff = delivery.backoff

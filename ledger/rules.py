@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar
 
-from psa.money import round_money
+from psa.kernel.money import round_money
 
 RULES_VERSION = "2026.11.2"
 ZERO = Decimal(0)

@@ -15,8 +15,8 @@ def deliver_outbox_message(message_id: int) -> str:
 @shared_task(name="ledger.tasks.deliver_due_outbox", ignore_result=True)
 def deliver_due_outbox() -> int:
     """Beat: send every message whose retry is due (each is claimed, so overlap is safe)."""
-    from psa.delivery import record_delivery
-    from psa.jobs import job_run
+    from psa.automation.jobs import job_run
+    from psa.kernel.delivery import record_delivery
 
     with job_run("deliver-outbox") as run:
         due = outbox_due()

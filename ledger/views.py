@@ -24,8 +24,8 @@ from ledger.models import (
     OutboxStatus,
 )
 from ledger.outbox import outbox_retry
-from psa import errors
-from psa.roles import Role, has_role, role_required
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role, role_required
 
 FINANCE = (Role.FINANCE,)
 

@@ -32,8 +32,8 @@ from projects.models import (
     ServiceItem,
     Task,
 )
-from psa import errors
-from psa.api import (
+from psa.kernel import errors
+from psa.kernel.api import (
     FILTER_BACKENDS,
     ETagMixin,
     SlugRelated,
@@ -42,7 +42,7 @@ from psa.api import (
     if_match_schema,
     role_permission,
 )
-from psa.roles import Role
+from psa.kernel.roles import Role
 
 User = get_user_model()
 Members = role_permission(Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)

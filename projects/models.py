@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from psa.validators import currency_check, currency_code
+from psa.kernel.validators import currency_check, currency_code
 
 
 class BillingModel(models.TextChoices):

@@ -22,8 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from projects.models import Assignment, Project, RateCard, RateLevel
-from psa import errors
-from psa.roles import Role, has_role
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role
 
 _ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
 
@@ -271,7 +271,7 @@ def project_activity(project: Project, *, limit: int = 12) -> list[Any]:
     from django.db.models import CharField
     from django.db.models.functions import Cast
 
-    from psa.models import AuditEvent
+    from psa.kernel.models import AuditEvent
     from timesheets.models import TimeEntry
 
     entry_ids = (

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from projects import selectors, services
 from projects.models import MilestoneStatus, RateCard
-from psa import errors
-from psa.roles import Role, has_role, role_required
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role, role_required
 
 VIEWERS = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)
 

@@ -1,8 +1,8 @@
 """The Celery app and the one beat schedule for the whole product.
 
 Tasks are thin: they take primary keys, call a service, and own their retries. They are sent
-only after the surrounding transaction commits (``enqueue_on_commit``), so a worker never sees
-a row that was rolled back or not yet visible.
+only after the surrounding transaction commits (``psa.kernel.queue.enqueue_on_commit``), so a
+worker never sees a row that was rolled back or not yet visible.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
-from psa import correlation
+from psa.kernel import correlation
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings.dev")
 
@@ -27,34 +27,35 @@ app.autodiscover_tasks()
 # may fire twice (two beat processes, a restart) and acks_late re-delivers after a crash.
 HOUSEKEEPING = {
     "worker-heartbeat": {
-        "task": "psa.tasks.heartbeat",
+        "task": "psa.automation.tasks.heartbeat",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "clear-expired-sessions": {
-        "task": "psa.tasks.clear_expired_sessions",
+        "task": "psa.automation.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
 }
 
-# The zero-touch cycle (psa.cycle, DOMAIN.md's jobs table). Each job decides per item by the
-# automation policies and takes the day from psa.clock. CYCLE_INTERVAL (seconds) runs them all
-# on a short interval instead: the demo's clock advance and the acceptance test use it.
+# The zero-touch cycle (psa.automation.cycle, DOMAIN.md's jobs table). Each job decides per
+# item by the automation policies and takes the day from psa.kernel.clock. CYCLE_INTERVAL
+# (seconds) runs them all on a short interval instead: the demo's clock advance and the
+# acceptance test use it.
 CYCLE = {
-    "auto-approve": ("psa.tasks.auto_approve", crontab(minute="*/5")),
-    "release-milestones": ("psa.tasks.release_milestones", crontab(hour=1, minute=5)),
-    "billing-calendar": ("psa.tasks.billing_calendar", crontab(hour=2, minute=5)),
-    "issue-and-send": ("psa.tasks.issue_and_send", crontab(minute="*/15")),
-    "recognise-revenue": ("psa.tasks.recognise_revenue", crontab(hour=3, minute=35)),
+    "auto-approve": ("psa.automation.tasks.auto_approve", crontab(minute="*/5")),
+    "release-milestones": ("psa.automation.tasks.release_milestones", crontab(hour=1, minute=5)),
+    "billing-calendar": ("psa.automation.tasks.billing_calendar", crontab(hour=2, minute=5)),
+    "issue-and-send": ("psa.automation.tasks.issue_and_send", crontab(minute="*/15")),
+    "recognise-revenue": ("psa.automation.tasks.recognise_revenue", crontab(hour=3, minute=35)),
     # Payments (billing.collect, billing.dunning, billing.stripe_webhooks): each claims its
     # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
     "collect-due": ("billing.tasks.collect_due", crontab(minute="*/15")),
     "dunning": ("billing.tasks.dunning_run", crontab(hour=8, minute=5)),
     "reconcile-payment-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
     "stripe-events-pending": ("billing.tasks.process_pending_stripe_events", 300.0),
-    # Deliveries: each message claimed before it is sent (psa.delivery).
+    # Deliveries: each message claimed before it is sent (psa.kernel.delivery).
     "deliver-outbox": ("ledger.tasks.deliver_due_outbox", 60.0),
-    "deliver-webhooks": ("psa.tasks.deliver_due_webhooks", 60.0),
+    "deliver-webhooks": ("psa.automation.tasks.deliver_due_webhooks", 60.0),
 }
 
 
@@ -78,16 +79,6 @@ def _cycle_schedule() -> dict[str, dict[str, Any]]:
 # Assigned once, never read here: reading app.conf at import would load Django's settings
 # before the dev tools have started the embedded services.
 app.conf.beat_schedule = {**HOUSEKEEPING, **_cycle_schedule()}
-
-
-def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs: Any) -> None:
-    """Send ``task`` with these arguments once the current transaction commits.
-
-    Outside a transaction it is sent at once; if the transaction rolls back, never.
-    """
-    from django.db import transaction
-
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs), using=using)
 
 
 CORRELATION_HEADER = "correlation_id"

@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from psa import views
+from psa.automation import views as automation_views
+from psa.kernel import views
 
-handler403 = "psa.views.error_403"
-handler404 = "psa.views.error_404"
-handler500 = "psa.views.error_500"
+handler403 = "psa.kernel.views.error_403"
+handler404 = "psa.kernel.views.error_404"
+handler500 = "psa.kernel.views.error_500"
 
 account_urls = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -39,11 +40,11 @@ account_urls = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", automation_views.home, name="home"),
     path("accounts/", include(account_urls)),
-    path("operations/", views.operations, name="operations"),
-    path("operations/automation/", views.automation, name="automation"),
-    path("operations/clock/", views.clock_advance, name="clock_advance"),
+    path("operations/", automation_views.operations, name="operations"),
+    path("operations/automation/", automation_views.automation, name="automation"),
+    path("operations/clock/", automation_views.clock_advance, name="clock_advance"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
@@ -54,7 +55,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
-    path("api/v1/webhooks/", include("psa.api_webhooks")),
+    path("api/v1/webhooks/", include("psa.kernel.api_webhooks")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/crm/", include("crm.api")),
@@ -63,5 +64,5 @@ urlpatterns = [
     path("", include("billing.pay_urls")),
     path("api/v1/projects/", include("projects.api")),
     path("api/v1/billing/", include("billing.api")),
-    path("api/v1/jobs/", include("psa.api_jobs")),
+    path("api/v1/jobs/", include("psa.automation.api")),
 ]

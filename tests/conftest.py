@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from psa.roles import Role
+from psa.kernel.roles import Role
 from tests.projects.factories import AssignmentFactory, ProjectFactory
 from tests.psa.factories import UserFactory
 

@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from crm.models import Customer
 from projects.models import Project, Task
 from projects.selectors import project_list_visible_to
-from psa import errors
-from psa.api import (
+from psa.kernel import errors
+from psa.kernel.api import (
     FILTER_BACKENDS,
     ETagMixin,
     UpdatedSinceFilterSet,
@@ -30,7 +30,7 @@ from psa.api import (
     if_match_schema,
     role_permission,
 )
-from psa.roles import Role
+from psa.kernel.roles import Role
 from timesheets import selectors, services
 from timesheets.models import ApprovalPolicy, Expense, ExpenseCategory, TimeEntry
 

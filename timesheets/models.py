@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from psa.validators import currency_check, currency_code
+from psa.kernel.validators import currency_check, currency_code
 
 
 class EntryStatus(models.TextChoices):

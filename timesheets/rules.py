@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from projects.models import Assignment, Project, ProjectStatus
-from psa.roles import Role, has_role
+from psa.kernel.roles import Role, has_role
 
 OPEN_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)
 

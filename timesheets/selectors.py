@@ -11,8 +11,8 @@ from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
 
 from projects.models import Assignment, Project, Task
-from psa import errors
-from psa.roles import Role, has_role
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role
 from timesheets.models import ApprovalPolicy, EntryStatus, Expense, TimeEntry
 
 EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
@@ -282,7 +282,7 @@ def week_history(
     With ``person`` and ``week_start``, also events about the week's entries since deleted."""
     from django.contrib.contenttypes.models import ContentType
 
-    from psa.models import AuditEvent
+    from psa.kernel.models import AuditEvent
 
     by_id = {str(e.pk): e for e in entries}
     about = Q(object_id__in=list(by_id))

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects.models import Task
-from psa import errors
-from psa.roles import Role, has_role, role_required
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role, role_required
 from timesheets import selectors, services
 from timesheets.models import Expense, ExpenseCategory
 

@@ -76,7 +76,7 @@ def cmd_run(env: dict[str, str]) -> int:
     say("")
     say(f"PSA is running at \033[1m{url}/\033[0m  (Ctrl-C stops everything)")
     say("demo logins (password: demo)")
-    from psa.demo import DEMO_LOGINS
+    from psa.automation.demo import DEMO_LOGINS
 
     for role, email in DEMO_LOGINS:
         say(f"  {role:<16} {email}")

@@ -46,16 +46,18 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
-    "psa",
+    # The floors, bottom up (README, Architecture); import-linter keeps imports pointing down.
+    "psa.kernel",
     "ledger",
     "crm",
     "projects",
     "timesheets",
     "billing",
+    "psa.automation",
 ]
 
 MIDDLEWARE = [
-    "psa.middleware.CorrelationIdMiddleware",
+    "psa.kernel.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,8 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "psa.middleware.IdempotencyMiddleware",
-    "psa.middleware.DomainErrorMiddleware",
+    "psa.kernel.middleware.IdempotencyMiddleware",
+    "psa.kernel.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "psa.urls"
@@ -83,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "psa.context_processors.navigation",
+                "psa.kernel.context_processors.navigation",
             ],
         },
     },
@@ -199,20 +201,20 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "psa.api_auth.TokenAuthentication",
+        "psa.kernel.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "psa.api_auth.TokenScope",
+        "psa.kernel.api_auth.TokenScope",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["psa.api_auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["psa.kernel.api_auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/minute")},
-    "DEFAULT_PAGINATION_CLASS": "psa.api_auth.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "psa.kernel.api_auth.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": ["psa.api.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["psa.kernel.api.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "psa.api.exception_handler",
+    "EXCEPTION_HANDLER": "psa.kernel.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
@@ -237,8 +239,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "billing.models.InvoiceKind",
         "LineKindEnum": "billing.models.LineKind",
         "BillingRunStatusEnum": "billing.models.BillingRunStatus",
-        "JobRunStatusEnum": "psa.models.JobRunStatus",
-        "DeliveryStatusEnum": "psa.models.DeliveryStatus",
+        "JobRunStatusEnum": "psa.automation.models.JobRunStatus",
+        "DeliveryStatusEnum": "psa.kernel.models.DeliveryStatus",
         "LeadStatusEnum": "crm.models.LeadStatus",
         "OpportunityStageEnum": "crm.models.OpportunityStage",
         "OpenStageEnum": "crm.api.OPEN_STAGES",
@@ -253,12 +255,12 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "text" or "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "psa.logging.CorrelationIdFilter"}},
+    "filters": {"correlation": {"()": "psa.kernel.logging.CorrelationIdFilter"}},
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)-7s %(name)s [%(correlation_id)s] %(message)s",
         },
-        "json": {"()": "psa.logging.JsonFormatter"},
+        "json": {"()": "psa.kernel.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

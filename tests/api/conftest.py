@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from psa.services import api_token_create
+from psa.kernel.services import api_token_create
 from tests.api.world import build
 
 

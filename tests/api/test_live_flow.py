@@ -11,7 +11,7 @@ import pytest
 
 from billing.models import Invoice, TaxRate
 from projects.models import TemplateRate
-from psa.services import api_token_create
+from psa.kernel.services import api_token_create
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectTemplateFactory
 

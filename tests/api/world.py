@@ -11,8 +11,8 @@ from django.utils import timezone
 from billing.models import TaxRate
 from billing.services import billing_run_execute
 from crm.models import LeadSource
-from psa.models import JobRun
-from psa.webhooks import webhook_subscribe
+from psa.automation.models import JobRun
+from psa.kernel.webhooks import webhook_subscribe
 from tests.crm.factories import ContactFactory, CustomerFactory, LeadFactory, OpportunityFactory
 from tests.ledger.factories import books
 from tests.projects.factories import (

@@ -19,7 +19,7 @@ from billing.services import (
 )
 from ledger.models import FxRate
 from ledger.selectors import balances_by_role
-from psa import errors
+from psa.kernel import errors
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectFactory, RateCardFactory

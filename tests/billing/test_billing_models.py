@@ -31,7 +31,7 @@ from billing.sources import add_months
 from ledger.selectors import balances_by_role
 from projects.models import MilestoneStatus
 from projects.services import milestone_reach
-from psa import errors
+from psa.kernel import errors
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import MilestoneFactory, ProjectFactory, RateCardFactory

@@ -9,8 +9,8 @@ from aiosmtpd.controller import Controller
 from billing.models import Invoice
 from billing.services import billing_run_execute, invoice_send
 from billing.tasks import send_invoice_email
-from psa import errors
-from psa.models import AuditEvent
+from psa.kernel import errors
+from psa.kernel.models import AuditEvent
 from tests.billing.test_billing import PERIOD_END, TODAY, firm  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db

@@ -63,7 +63,7 @@ def test_finance_sets_up_how_a_project_bills(client, django_user_model):
     import datetime as dt
 
     from billing.models import BillingTerms, RecurringFee, UsageQuantity
-    from psa.roles import Role
+    from psa.kernel.roles import Role
     from tests.crm.factories import CustomerFactory
     from tests.ledger.factories import books
     from tests.projects.factories import ProjectFactory

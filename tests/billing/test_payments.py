@@ -18,8 +18,8 @@ from billing.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
-from psa import errors
-from psa.models import AuditEvent
+from psa.kernel import errors
+from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401
     DUE,
     LATER,
@@ -196,7 +196,7 @@ def test_finance_records_a_payment_through_the_api(client, invoice, finance, con
 
 
 def test_a_billing_read_token_lists_payments_but_cannot_record_one(client, invoice, finance):
-    from psa.services import api_token_create
+    from psa.kernel.services import api_token_create
 
     _, read_only = api_token_create(user=finance, name="bi", scopes=["billing:read"])
     auth = {"HTTP_AUTHORIZATION": f"Bearer {read_only}"}

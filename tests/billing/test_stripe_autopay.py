@@ -28,7 +28,8 @@ from billing.refunds import payment_refund
 from billing.stripe_webhooks import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
-from psa.models import AuditEvent, JobRun
+from psa.automation.models import JobRun
+from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401
     DUE,
     LATER,
@@ -342,8 +343,8 @@ def test_a_card_saved_without_paying_needs_the_consent_flag(client, customer, fa
 def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
     invoice, autopay, fake_stripe, finance
 ):
-    from psa.models import WebhookDelivery
-    from psa.webhooks import webhook_subscribe
+    from psa.kernel.models import WebhookDelivery
+    from psa.kernel.webhooks import webhook_subscribe
 
     webhook_subscribe(owner=finance, url="https://hooks.example.test/x",
                       events=["invoice.paid", "payment.failed"])  # fmt: skip

@@ -11,8 +11,8 @@ from billing.models import Invoice, TaxRate
 from billing.services import billing_run_execute, invoice_void
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
-from psa.models import WebhookDelivery
-from psa.webhooks import webhook_subscribe
+from psa.kernel.models import WebhookDelivery
+from psa.kernel.webhooks import webhook_subscribe
 from tests.projects.factories import RateCardFactory
 from tests.timesheets.factories import ApprovalPolicyFactory, TimeEntryFactory
 from timesheets.services.approvals import week_approve, week_auto_approve

@@ -65,7 +65,7 @@ def test_consultants_and_outsiders_get_403(api, request, persona):
 
 
 def test_a_website_token_may_post_leads_but_not_read_them(project_manager):
-    from psa.services import api_token_create
+    from psa.kernel.services import api_token_create
 
     LegalEntityFactory(code="acme-uk")
     _token, plaintext = api_token_create(
@@ -80,7 +80,7 @@ def test_a_website_token_may_post_leads_but_not_read_them(project_manager):
 
 
 def test_a_crm_read_token_reads_but_cannot_post(finance):
-    from psa.services import api_token_create
+    from psa.kernel.services import api_token_create
 
     LegalEntityFactory(code="acme-uk")
     LeadFactory()

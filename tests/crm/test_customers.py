@@ -7,7 +7,7 @@ import pytest
 from crm.models import Customer
 from crm.selectors import customer_list_visible_to
 from crm.services import contact_create, customer_create, customer_update
-from psa import errors
+from psa.kernel import errors
 from tests.crm.factories import ContactFactory, CustomerFactory
 from tests.ledger.factories import LegalEntityFactory
 from tests.projects.factories import ProjectFactory
@@ -102,7 +102,7 @@ def test_customer_update_changes_fields_and_audits(finance):
     assert "payment_terms_days" in exc.value.fields
     customer = customer_update(customer=customer, actor=finance, payment_terms_days=14)
     assert Customer.objects.get(pk=customer.pk).payment_terms_days == 14
-    from psa.audit import audit_history
+    from psa.kernel.audit import audit_history
 
     event = audit_history(customer).get(action="customer.update")
     assert (event.before, event.after) == ({"payment_terms_days": 30}, {"payment_terms_days": 14})

@@ -9,8 +9,8 @@ import pytest
 from crm.models import Lead, LeadFormKey, LeadStatus, Opportunity, OpportunityStage
 from crm.services import opportunity_win
 from projects.models import ProjectTemplate
-from psa.demo import seed
-from psa.models import User
+from psa.automation.demo import seed
+from psa.kernel.models import User
 from tests.projects.factories import ProjectTemplateFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.test import Client
 
 from crm.models import Lead, LeadSource, LeadStatus
 from crm.services import company_domain, lead_create
-from psa.models import AuditEvent
+from psa.kernel.models import AuditEvent
 from tests.crm.factories import (
     ContactFactory,
     CustomerFactory,
@@ -292,7 +292,7 @@ def test_the_keyed_form_may_be_framed_only_by_its_websites(client, site_key):
 
 def test_lead_form_key_service_makes_a_long_random_key(project_manager, default_key):
     from crm.services import lead_form_key_create
-    from psa import errors
+    from psa.kernel import errors
 
     key = lead_form_key_create(
         legal_entity=default_key.legal_entity,

@@ -10,8 +10,8 @@ import pytest
 from crm.models import Contact, Customer, LeadStatus, Opportunity, OpportunityStage
 from crm.services import opportunity_create, opportunity_lose, opportunity_update, opportunity_win
 from projects.models import Project, TemplateMilestone, TemplateRate, TemplateTask
-from psa import errors
-from psa.audit import audit_history
+from psa.kernel import errors
+from psa.kernel.audit import audit_history
 from tests.crm.factories import CustomerFactory, LeadFactory, OpportunityFactory
 from tests.projects.factories import ProjectFactory, ProjectTemplateFactory
 

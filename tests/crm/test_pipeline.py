@@ -6,8 +6,8 @@ import pytest
 
 from crm.models import Customer, LeadStatus
 from crm.services import lead_convert, lead_disqualify, lead_qualify
-from psa import errors
-from psa.audit import audit_history
+from psa.kernel import errors
+from psa.kernel.audit import audit_history
 from tests.crm.factories import CustomerFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +177,7 @@ def test_convert_page_action_opens_the_new_customer(client, finance):
 def test_navigation_shows_leads_and_customers_to_managers_and_finance(
     project_manager, finance, consultant
 ):
-    from psa.navigation import items_for
+    from psa.kernel.navigation import items_for
 
     def labels(user):
         return {item["label"] for item in items_for(user, "/")}

@@ -44,10 +44,10 @@ from billing.models import (
 )
 from ledger.models import Integration, JournalEntry, JournalLine, OutboxMessage, RoleMapping
 from ledger.selectors import balances_by_role, trial_balance
-from psa import clock
-from psa.automation import automation_policy_set
+from psa.automation.policies import automation_policy_set
 from psa.celery import app
-from psa.models import DeliveryStatus
+from psa.kernel import clock
+from psa.kernel.models import DeliveryStatus
 from tests.crm.factories import CustomerFactory
 from tests.fakes.stripe_server import FakeStripe
 from tests.ledger.factories import books

@@ -15,7 +15,7 @@ from ledger import rules
 from ledger.models import Integration, OutboxMessage, OutboxStatus
 from ledger.outbox import backoff, outbox_deliver, outbox_retry
 from ledger.services import journal_post
-from psa import errors
+from psa.kernel import errors
 from tests.ledger.factories import books
 
 SECRET = "shh-test-secret"

@@ -122,7 +122,7 @@ def test_recognition_is_pro_rata_by_day_and_the_last_day_takes_the_remainder():
     currency=st.sampled_from(["EUR", "JPY", "KWD"]),
 )
 def test_recognition_slices_always_add_up(amount, days, currency):
-    from psa.money import round_money
+    from psa.kernel.money import round_money
 
     amount = round_money(amount, currency)
     start = dt.date(2026, 1, 1)

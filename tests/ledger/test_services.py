@@ -17,7 +17,7 @@ from ledger.services import (
     period_soft_unlock,
     role_remap,
 )
-from psa import errors
+from psa.kernel import errors
 from tests.ledger.factories import books
 
 EVENT = rules.TimeApproved(amount=D("750.00"), currency="GBP", project_id=1)

@@ -118,7 +118,7 @@ def test_a_rate_change_ends_the_old_line_the_day_before(project, consultant, pro
 )
 def test_bad_rate_changes_name_the_field(request, project, kwargs, field):
     from projects.services import rate_card_change
-    from psa.errors import ValidationFailed
+    from psa.kernel.errors import ValidationFailed
 
     rate_card_change(project=project, rate="100", effective_from=JAN1)
     if "person" in kwargs:

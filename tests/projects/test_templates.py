@@ -15,8 +15,8 @@ from projects.models import (
 )
 from projects.selectors import rate_resolve
 from projects.services import project_create_from_template
-from psa.errors import ValidationFailed
-from psa.models import AuditEvent
+from psa.kernel.errors import ValidationFailed
+from psa.kernel.models import AuditEvent
 from tests.crm.factories import CustomerFactory
 from tests.projects.factories import AssignmentFactory, ProjectFactory, ProjectTemplateFactory
 
@@ -120,7 +120,7 @@ def test_a_taken_code_creates_nothing(template, project_manager):
 
 def test_a_milestone_is_reached_once_and_never_after_invoicing(project_manager):
     from projects.services import milestone_reach
-    from psa.errors import Conflict
+    from psa.kernel.errors import Conflict
     from tests.projects.factories import MilestoneFactory
 
     milestone = MilestoneFactory()

@@ -1,7 +1,7 @@
 import factory
 
-from psa.models import User
-from psa.roles import assign_roles
+from psa.kernel.models import User
+from psa.kernel.roles import assign_roles
 
 
 class UserFactory(factory.django.DjangoModelFactory):

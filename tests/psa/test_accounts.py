@@ -56,7 +56,7 @@ def test_the_delay_ends_and_a_success_clears_the_account(client, consultant, set
     import time
     import types
 
-    from psa import ratelimit
+    from psa.kernel import ratelimit
 
     settings.LOGIN_FAILURES_BEFORE_DELAY = 2
     for _ in range(2):

@@ -11,7 +11,7 @@ import pytest
 
 from ledger import rules
 from ledger.services import journal_post
-from psa.services import api_token_create
+from psa.kernel.services import api_token_create
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectFactory
 

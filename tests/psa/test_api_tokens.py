@@ -12,10 +12,10 @@ from django.utils import timezone
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.services import journal_post
-from psa import errors
-from psa.api_auth import TokenRateThrottle
-from psa.models import ApiToken, IdempotencyRecord
-from psa.services import api_token_create, api_token_revoke
+from psa.kernel import errors
+from psa.kernel.api_auth import TokenRateThrottle
+from psa.kernel.models import ApiToken, IdempotencyRecord
+from psa.kernel.services import api_token_create, api_token_revoke
 from tests.ledger.factories import books
 
 pytestmark = pytest.mark.django_db

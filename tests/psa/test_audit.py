@@ -1,9 +1,9 @@
 import pytest
 from django.db import IntegrityError
 
-from psa import correlation
-from psa.audit import audit_history, audit_record
-from psa.models import AuditEvent
+from psa.kernel import correlation
+from psa.kernel.audit import audit_history, audit_record
+from psa.kernel.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

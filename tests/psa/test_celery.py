@@ -17,9 +17,10 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from psa.celery import app, enqueue_on_commit
-from psa.selectors import HEARTBEAT_KEY
-from psa.tasks import clear_expired_sessions, heartbeat
+from psa.automation.selectors import HEARTBEAT_KEY
+from psa.automation.tasks import clear_expired_sessions, heartbeat
+from psa.celery import app
+from psa.kernel.queue import enqueue_on_commit
 
 
 @pytest.fixture

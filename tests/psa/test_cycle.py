@@ -7,10 +7,12 @@ import pytest
 
 from billing.models import Invoice, InvoiceStatus, TaxRate
 from billing.services import billing_run_execute, invoice_issue
-from psa import cycle, errors
-from psa.automation import PolicyBook, automation_policy_set, invoicing_due
-from psa.jobs import job_run
-from psa.models import AuditEvent, JobRun
+from psa.automation import cycle
+from psa.automation.jobs import job_run
+from psa.automation.models import JobRun
+from psa.automation.policies import PolicyBook, automation_policy_set, invoicing_due
+from psa.kernel import errors
+from psa.kernel.models import AuditEvent
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import MilestoneFactory, ProjectFactory, RateCardFactory
@@ -101,7 +103,7 @@ def test_the_invoicing_calendar():
     book = PolicyBook()
     monthly = book.resolve(legal_entity_id=0)
     assert not invoicing_due(monthly, DEC_1)  # manual by default
-    from psa.automation import Effective
+    from psa.automation.policies import Effective
 
     assert invoicing_due(Effective({"invoicing": "monthly", "invoice_day": 1}), DEC_1)
     assert not invoicing_due(
@@ -253,7 +255,7 @@ def test_finance_edits_the_policies_on_a_page(client, finance, consultant, firm,
     assert (policy.auto_issue, policy.auto_send) == (True, False)
     page = client.get("/operations/automation/").content.decode()
     assert "Customer Northwind" in page and "autosend: off" in page
-    from psa.models import AutomationPolicy
+    from psa.automation.models import AutomationPolicy
 
     override = AutomationPolicy.objects.get(customer=northwind)
     client.post("/operations/automation/", {"entity": "uk", "remove": override.pk})
@@ -269,7 +271,7 @@ def test_the_operations_page_shows_drafts_and_what_awaits_posting(client, financ
 
 @pytest.fixture
 def clean_clock():
-    from psa import clock
+    from psa.kernel import clock
 
     clock.reset()
     yield clock

@@ -12,10 +12,10 @@ from django.db import connection
 
 from billing.models import Invoice
 from billing.services import billing_run_execute, invoice_issue
-from psa import cycle
-from psa.automation import automation_policy_set
-from psa.jobs import job_run
-from psa.models import AuditEvent
+from psa.automation import cycle
+from psa.automation.jobs import job_run
+from psa.automation.policies import automation_policy_set
+from psa.kernel.models import AuditEvent
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectFactory, RateCardFactory

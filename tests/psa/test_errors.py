@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from psa import errors
-from psa.middleware import DomainErrorMiddleware
+from psa.kernel import errors
+from psa.kernel.middleware import DomainErrorMiddleware
 
 
 class _Input(serializers.Serializer):

@@ -1,6 +1,6 @@
 import pytest
 
-from psa import health
+from psa.kernel import health
 
 
 def test_healthz_is_always_ok(client):

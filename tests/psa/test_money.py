@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psa.money import (
+from psa.kernel.money import (
     Money,
     MoneyError,
     exponent,

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import call_command
 
-from psa import correlation
 from psa.celery import CORRELATION_HEADER, _add_correlation_header, _adopt_correlation_id
-from psa.templatetags.psa import hours, money
+from psa.kernel import correlation
+from psa.kernel.templatetags.psa import hours, money
 
 
 @pytest.mark.django_db

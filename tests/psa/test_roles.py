@@ -2,8 +2,8 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from psa import errors
-from psa.roles import Role, has_role, require_role, role_required, roles_of
+from psa.kernel import errors
+from psa.kernel.roles import Role, has_role, require_role, role_required, roles_of
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_the_api_shares_the_role_checks(finance, consultant):
     from rest_framework.test import APIRequestFactory, force_authenticate
     from rest_framework.views import APIView
 
-    from psa.api import role_permission
+    from psa.kernel.api import role_permission
 
     class FinanceOnly(APIView):
         permission_classes = [role_permission(Role.FINANCE)]
@@ -84,7 +84,7 @@ def test_django_permission_denied_renders_the_friendly_403_page(client, consulta
         (),
         {
             "urlpatterns": [path("x/", view), *psa.urls.urlpatterns],
-            "handler403": "psa.views.error_403",
+            "handler403": "psa.kernel.views.error_403",
         },
     )
     client.force_login(consultant)
@@ -96,7 +96,7 @@ def test_django_permission_denied_renders_the_friendly_403_page(client, consulta
 def test_500_page_renders_without_a_database():
     from django.test import RequestFactory
 
-    from psa.views import error_500
+    from psa.kernel.views import error_500
 
     response = error_500(RequestFactory().get("/"))
     assert response.status_code == 500

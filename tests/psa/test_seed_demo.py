@@ -6,9 +6,9 @@ from django.core.management import call_command
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
-from psa.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
-from psa.models import User
-from psa.roles import Role, has_role
+from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
+from psa.kernel.models import User
+from psa.kernel.roles import Role, has_role
 from timesheets.models import TimeEntry
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from ledger import rules
 from ledger.services import journal_post
-from psa import errors
-from psa.delivery import backoff
-from psa.models import WebhookDelivery
-from psa.services import api_token_create
-from psa.webhooks import webhook_deliver, webhook_subscribe, webhooks_emit
+from psa.kernel import errors
+from psa.kernel.delivery import backoff
+from psa.kernel.models import WebhookDelivery
+from psa.kernel.services import api_token_create
+from psa.kernel.webhooks import webhook_deliver, webhook_subscribe, webhooks_emit
 from tests.ledger.factories import books
 from tests.ledger.test_outbox import AccountingEndpoint
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from psa.services import api_token_create
+from psa.kernel.services import api_token_create
 from tests.projects.factories import ProjectFactory, TaskFactory
 from tests.timesheets.factories import TimeEntryFactory
 from timesheets.models import TimeEntry

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from psa.errors import Conflict, PermissionDenied, ValidationFailed
-from psa.models import AuditEvent
+from psa.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from psa.kernel.models import AuditEvent
 from tests.crm.factories import CustomerFactory
 from tests.projects.factories import AssignmentFactory, ProjectFactory
 from tests.timesheets.factories import ApprovalPolicyFactory, TimeEntryFactory

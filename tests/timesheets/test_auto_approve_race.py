@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from psa.models import AuditEvent
+from psa.kernel.models import AuditEvent
 from tests.timesheets.factories import ApprovalPolicyFactory, TimeEntryFactory
 from timesheets.models import EntryStatus, TimeEntry
 from timesheets.services import approvals, week_auto_approve

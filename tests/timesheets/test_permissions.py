@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from psa.errors import PermissionDenied, ValidationFailed
+from psa.kernel.errors import PermissionDenied, ValidationFailed
 from tests.projects.factories import ProjectFactory
 from tests.timesheets.factories import TimeEntryFactory
 from timesheets.selectors import approvals_pending, time_visible_to

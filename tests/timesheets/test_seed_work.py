@@ -8,8 +8,8 @@ import pytest
 
 from projects.models import Milestone, Project, ProjectTemplate, RateCard, Task
 from projects.selectors import project_figures, rate_resolve
-from psa.demo import seed
-from psa.models import User
+from psa.automation.demo import seed
+from psa.kernel.models import User
 from timesheets.models import ApprovalPolicy, Holiday, TimeEntry
 
 pytestmark = pytest.mark.django_db

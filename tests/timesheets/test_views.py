@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from psa.models import AuditEvent
+from psa.kernel.models import AuditEvent
 from tests.projects.factories import AssignmentFactory, ProjectFactory, TaskFactory
 from tests.psa.factories import UserFactory
 from tests.timesheets.factories import TimeEntryFactory

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from psa.errors import Conflict, PermissionDenied, ValidationFailed
-from psa.models import AuditEvent
+from psa.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from psa.kernel.models import AuditEvent
 from tests.projects.factories import ProjectFactory, TaskFactory
 from tests.timesheets.factories import TimeEntryFactory
 from timesheets.models import EntryStatus, TimeEntry

@@ -18,7 +18,7 @@ from django.utils import timezone
 from ledger import rules
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
-from psa.money import round_money
+from psa.kernel.money import round_money
 
 
 def time_approved_accrue(*, entry_ids: list[int], actor: Any = None, actor_label: str = "") -> int:

@@ -13,11 +13,11 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from projects.models import Project, ProjectStatus
-from psa import errors
-from psa.audit import audit_record
-from psa.models import AuditEvent
-from psa.roles import Role, has_role
-from psa.webhooks import webhooks_emit
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.models import AuditEvent
+from psa.kernel.roles import Role, has_role
+from psa.kernel.webhooks import webhooks_emit
 from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
 from timesheets.rules import can_approve, week_tag
 from timesheets.services.accrual import time_approved_accrue
@@ -232,7 +232,7 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
         if e.status == EntryStatus.SUBMITTED:
             submitted[e.project_id].append(e)
     decisions = []
-    from psa.automation import PolicyBook
+    from psa.automation.policies import PolicyBook
 
     book = PolicyBook(list({e.project.legal_entity_id for e in week}))
     for entries in submitted.values():

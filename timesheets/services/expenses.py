@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from projects.models import Project
-from psa import errors
-from psa.audit import audit_record
-from psa.validators import decimal_input
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.validators import decimal_input
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
 

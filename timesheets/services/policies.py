@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from psa import errors
-from psa.audit import audit_record
-from psa.roles import Role, has_role
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.roles import Role, has_role
 from timesheets.models import ApprovalPolicy
 
 POLICY_FIELDS = (

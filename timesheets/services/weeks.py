@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Sum
 
 from projects.models import Project, Task
-from psa import errors
-from psa.audit import audit_record
-from psa.webhooks import webhooks_emit
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.webhooks import webhooks_emit
 from timesheets.models import EntryStatus, TimeEntry
 from timesheets.rules import can_log_time, week_tag
 

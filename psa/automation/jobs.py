@@ -1,0 +1,89 @@
+"""Job runs: every scheduled job records what it did, so finance and admins can see it.
+
+    with job_run("billing-run") as run:
+        for item in items:
+            try:
+                ...; run.processed()
+            except DomainError as exc:
+                run.failed(item, exc)
+
+A run that raises is recorded as failed with its traceback, and the exception propagates (the
+task's retry policy still applies). Counts are written once, at the end, in one UPDATE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from psa.automation.models import JobRun, JobRunStatus
+from psa.kernel import correlation
+
+MAX_ERRORS_KEPT = 50
+
+
+@dataclass
+class RunRecorder:
+    run: JobRun
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"processed": 0, "skipped": 0, "failed": 0}
+    )
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def processed(self, n: int = 1) -> None:
+        self.counts["processed"] += n
+
+    def skipped(self, n: int = 1) -> None:
+        self.counts["skipped"] += n
+
+    def failed(self, item: Any, error: BaseException | str) -> None:
+        """Count a failed item; an exception keeps its traceback, a string is the reason."""
+        self.counts["failed"] += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            is_exc = isinstance(error, BaseException)
+            self.errors.append(
+                {
+                    "item": str(item)[:200],
+                    "error": (f"{type(error).__name__}: {error}" if is_exc else error)[:1000],
+                    "traceback": "".join(traceback.format_exception(error))[-4000:]
+                    if is_exc
+                    else "",
+                }
+            )
+
+
+@contextlib.contextmanager
+def job_run(job: str) -> Iterator[RunRecorder]:
+    # A run started by beat has no request: it gets its own correlation id.
+    token = correlation.set_id(None) if not correlation.get() else None
+    run = JobRun.objects.create(
+        job=job,
+        started_at=timezone.now(),
+        correlation_id=correlation.get(),
+        worker=socket.gethostname()[:200],
+    )
+    recorder = RunRecorder(run=run)
+    try:
+        yield recorder
+    except BaseException as exc:
+        recorder.failed("(the run)", exc)
+        _finish(recorder, JobRunStatus.FAILED)
+        raise
+    else:
+        status = JobRunStatus.PARTIAL if recorder.counts["failed"] else JobRunStatus.SUCCEEDED
+        _finish(recorder, status)
+    finally:
+        if token is not None:
+            correlation.reset(token)
+
+
+def _finish(recorder: RunRecorder, status: str) -> None:
+    JobRun.objects.filter(pk=recorder.run.pk).update(
+        status=status, finished_at=timezone.now(), errors=recorder.errors, **recorder.counts
+    )

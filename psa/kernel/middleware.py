@@ -1,0 +1,168 @@
+"""Request middleware: correlation ids, domain errors as friendly 4xx pages, idempotency keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from psa.kernel import correlation, errors
+from psa.kernel.models import IdempotencyRecord
+
+HEADER = "X-Request-ID"
+
+
+class CorrelationIdMiddleware:
+    """Adopt the caller's X-Request-ID (if sane) or make one; echo it on the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = correlation.set_id(request.headers.get(HEADER))
+        request.correlation_id = correlation.get()  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation.reset(token)
+        response[HEADER] = request.correlation_id  # type: ignore[attr-defined]
+        return response
+
+
+class DomainErrorMiddleware:
+    """A DomainError escaping a page view becomes its 4xx status, not a 500.
+
+    JSON for API paths and clients that ask for it; for htmx a small fragment the page can
+    show in place; otherwise the full error page with the message.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, errors.DomainError):
+            return None
+        if request.path.startswith("/api/") or "application/json" in request.headers.get(
+            "Accept", ""
+        ):
+            return JsonResponse(exc.as_dict(), status=exc.status)
+        template = "partials/error.html" if getattr(request, "htmx", False) else "error.html"
+        return render(request, template, {"error": exc}, status=exc.status)
+
+
+class IdempotencyMiddleware:
+    """``Idempotency-Key`` on API POSTs: the first response is stored and replayed for 24 h.
+
+    Keys are scoped to the caller (token, or signed-in user). A duplicate that arrives while the
+    first is still running gets 409 with Retry-After; the same key with a different request
+    gets 422. Server errors (5xx) are not stored: the transaction rolled back, nothing was
+    written, and the client may retry with the same key.
+    """
+
+    TTL = dt.timedelta(hours=24)
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get("Idempotency-Key")
+        if not key or request.method != "POST" or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        owner = _idempotency_owner(request)
+        if owner is None:
+            return self.get_response(request)  # anonymous: authentication will refuse it
+        if len(key) > 255:
+            return _api_error(400, "idempotency_key_invalid", "Idempotency-Key is too long.",
+                              {"Idempotency-Key": ["At most 255 characters."]})  # fmt: skip
+        fingerprint = hashlib.sha256(
+            b"POST " + request.path.encode() + b"\n" + request.body
+        ).hexdigest()
+        now = timezone.now()
+        record, replay = _claim_key(owner, key, fingerprint, now)
+        if replay is not None:
+            return replay
+        try:
+            response = self.get_response(request)
+        except Exception:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or getattr(response, "streaming", False):
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            done=True,
+            status_code=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=response.content,
+        )
+        return response
+
+
+def _idempotency_owner(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        from psa.kernel.services import token_hash
+
+        return f"token:{token_hash(header[7:].strip())[:32]}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return None
+
+
+def _api_error(status: int, code: str, message: str, fields=None, headers=None) -> JsonResponse:
+    response = JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _claim_key(owner: str, key: str, fingerprint: str, now):
+    """Insert the key (we run the request) or decide what the duplicate gets back."""
+    expires = now + IdempotencyMiddleware.TTL
+    try:
+        # Its own transaction, committed at once: a concurrent duplicate must see it.
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                owner=owner, key=key, fingerprint=fingerprint, expires_at=expires
+            ), None
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+    if record is None or record.expires_at <= now:
+        # Expired (or just deleted after a 5xx): take the key over, if nobody beats us to it.
+        IdempotencyRecord.objects.filter(owner=owner, key=key, expires_at__lte=now).delete()
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    owner=owner, key=key, fingerprint=fingerprint, expires_at=expires
+                ), None
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+    if record is None or not record.done:
+        return None, _api_error(
+            409, "idempotency_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
+    if record.fingerprint != fingerprint:
+        return None, _api_error(
+            422, "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request.",
+            {"Idempotency-Key": ["Use a new key for a new request."]},
+        )  # fmt: skip
+    replay = HttpResponse(
+        bytes(record.body or b""), status=record.status_code, content_type=record.content_type
+    )
+    replay["Idempotent-Replayed"] = "true"
+    return None, replay

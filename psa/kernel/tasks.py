@@ -1,0 +1,14 @@
+"""The kernel's task: deliver one outbound webhook (psa.kernel.webhooks)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="psa.kernel.tasks.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: int) -> str:
+    # Imported here: psa.kernel.webhooks enqueues this task, so a module-level import would
+    # be circular within the kernel.
+    from psa.kernel.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_id=delivery_id)

@@ -1,0 +1,49 @@
+"""Template filters for numbers people read: hours and money."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from psa.kernel.money import MoneyError, round_money
+
+register = template.Library()
+
+
+@register.filter
+def hours(value: object) -> str:
+    """7.50 -> "7.5", 8.00 -> "8", 0 -> "0", None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    text = f"{number:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@register.filter
+def money(value: object, currency: str) -> str:
+    """1234.5, "EUR" -> "1,234.50 EUR", rounded as the books round."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{round_money(str(value), currency):,} {currency}"
+    except MoneyError:
+        return str(value)
+
+
+@register.filter
+def get_item(mapping: object, key: str) -> object:
+    """``{{ row|get_item:"1-30" }}``: dictionary keys that are not identifiers, or an attribute
+    named by a variable (``{{ policy|get_item:name }}``)."""
+    try:
+        return mapping[key]  # type: ignore[index]
+    except (KeyError, IndexError):
+        return ""
+    except TypeError:
+        return getattr(mapping, str(key), "") if mapping is not None else ""

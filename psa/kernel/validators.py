@@ -1,0 +1,35 @@
+"""Validators and constraint helpers shared by the apps' models."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
+country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 code, e.g. GB.")
+
+
+def currency_check(field: str, name: str) -> models.CheckConstraint:
+    """The database refuses anything but three capital letters in a currency column."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__regex": r"^[A-Z]{3}$"}), name=name
+    )
+
+
+def decimal_input(value: object, name: str, *, label: str = "") -> Decimal:
+    """A number a person or client typed ("12.5", "12,5", 12) as a Decimal, or ValidationFailed
+    naming ``name``. Floats are refused (money is never a float)."""
+    from psa.kernel import errors
+
+    label = label or name.replace("_", " ").capitalize()
+    if isinstance(value, float | bool):
+        raise errors.ValidationFailed(f"{label} is not a number.", fields={name: "Not a number."})
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise errors.ValidationFailed(f"{label} is not a number.", fields={name: "Not a number."})
+    return number
