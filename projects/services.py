@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from projects.hooks import milestone_reached_notify
 from projects.models import (
     Assignment,
     Milestone,
@@ -141,9 +142,8 @@ def milestone_reach(
             before={"status": MilestoneStatus.PLANNED},
             after={"status": MilestoneStatus.REACHED, "reached_on": on.isoformat()},
         )
-        from billing.services import milestone_reached_post
-
-        milestone_reached_post(milestone=milestone, on=on, actor=actor, actor_label=actor_label)
+        # Billing's reaction (deferred revenue recognised), registered through the hook.
+        milestone_reached_notify(milestone=milestone, on=on, actor=actor, actor_label=actor_label)
         milestone.refresh_from_db()
     return milestone
 

@@ -54,7 +54,7 @@ CYCLE = {
     "reconcile-payment-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
     "stripe-events-pending": ("billing.tasks.process_pending_stripe_events", 300.0),
     # Deliveries: each message claimed before it is sent (psa.kernel.delivery).
-    "deliver-outbox": ("ledger.tasks.deliver_due_outbox", 60.0),
+    "deliver-outbox": ("psa.automation.tasks.deliver_due_outbox", 60.0),
     "deliver-webhooks": ("psa.automation.tasks.deliver_due_webhooks", 60.0),
 }
 

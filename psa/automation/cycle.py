@@ -46,9 +46,15 @@ def auto_approve(*, now: dt.datetime, run: RunRecorder) -> None:
         }
     )
     people = get_user_model().objects.in_bulk({p for p, _ in pairs})
+    book = PolicyBook()
     for person_id, monday in pairs:
         try:
-            decisions = week_auto_approve(person=people[person_id], week_start=monday, now=now)
+            decisions = week_auto_approve(
+                person=people[person_id],
+                week_start=monday,
+                now=now,
+                automation_allows=lambda project: book.for_project(project).auto_approve,
+            )
         except Exception as exc:
             run.failed(f"person {person_id} week {monday}", exc)
             continue

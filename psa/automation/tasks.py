@@ -7,7 +7,13 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
+from ledger.outbox import outbox_deliver, outbox_due
+from psa.automation import cycle
+from psa.automation.jobs import job_run
 from psa.automation.selectors import HEARTBEAT_KEY
+from psa.kernel import clock
+from psa.kernel.delivery import record_delivery
+from psa.kernel.webhooks import webhook_deliver, webhooks_due
 
 
 @shared_task(name="psa.automation.tasks.heartbeat", ignore_result=True)
@@ -20,7 +26,6 @@ def heartbeat() -> str:
 
 @shared_task(name="psa.automation.tasks.clear_expired_sessions", ignore_result=True)
 def clear_expired_sessions() -> None:
-    from psa.automation.jobs import job_run
 
     with job_run("clear-expired-sessions") as run:
         call_command("clearsessions")
@@ -30,9 +35,6 @@ def clear_expired_sessions() -> None:
 @shared_task(name="psa.automation.tasks.deliver_due_webhooks", ignore_result=True)
 def deliver_due_webhooks() -> int:
     """Beat: send every delivery whose retry is due (each is claimed, so overlap is safe)."""
-    from psa.automation.jobs import job_run
-    from psa.kernel.delivery import record_delivery
-    from psa.kernel.webhooks import webhook_deliver, webhooks_due
 
     with job_run("deliver-webhooks") as run:
         due = webhooks_due()
@@ -41,14 +43,22 @@ def deliver_due_webhooks() -> int:
     return len(due)
 
 
+@shared_task(name="psa.automation.tasks.deliver_due_outbox", ignore_result=True)
+def deliver_due_outbox() -> int:
+    """Beat: send every outbox message whose retry is due (each is claimed, so overlap is
+    safe)."""
+    with job_run("deliver-outbox") as run:
+        due = outbox_due()
+        for message_id in due:
+            record_delivery(run, message_id, outbox_deliver(message_id=message_id))
+    return len(due)
+
+
 # --- the zero-touch cycle (psa.automation.cycle): thin tasks, each run recorded -----------
 
 
 def _cycle(job: str, *, at_moment: bool = False) -> dict[str, int]:
     """Run one job of psa.automation.cycle (named like its beat entry) on the product's clock."""
-    from psa.automation import cycle
-    from psa.automation.jobs import job_run
-    from psa.kernel import clock
 
     step = getattr(cycle, job.replace("-", "_"))
     when = {"now": clock.now()} if at_moment else {"today": clock.today()}

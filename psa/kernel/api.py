@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +10,9 @@ import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, renderers, serializers, status
+from rest_framework import exceptions, generics, permissions, renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import encoders
@@ -20,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
+from psa.kernel.etag import etag_of, etag_require
 from psa.kernel.roles import Role, has_role
 
 
@@ -163,17 +164,6 @@ class UpdatedSinceFilterSet(django_filters.FilterSet):
     )
 
 
-def etag_of(obj: Any) -> str:
-    """A strong validator of an object: its identity and the moment it last changed.
-
-    ``updated_at`` is ``auto_now``: every save (each service writes it in ``update_fields``)
-    moves it, so a changed object always has a new ETag.
-    """
-    stamp = obj.updated_at.isoformat() if obj.updated_at else ""
-    raw = f"{obj._meta.label}:{obj.pk}:{stamp}"
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-
-
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -191,11 +181,8 @@ ETAG = OpenApiParameter(
 
 
 class ETagMixin:
-    """ETag on detail responses, ``If-Match`` on changes (412 on a lost update).
-
-    ``locked(obj)`` re-reads the row ``FOR UPDATE`` inside the caller's transaction and
-    compares the ETag there, so no other writer can slip in between the check and the write.
-    """
+    """ETag on detail responses; the If-Match header handed to the service that changes the
+    object (``psa.kernel.etag.etag_require`` on the row it locked)."""
 
     request: Request
 
@@ -203,22 +190,74 @@ class ETagMixin:
         response["ETag"] = etag_of(obj)
         return response
 
-    def if_match(self, obj: Any) -> None:
-        header = self.request.headers.get("If-Match", "").strip()
-        if not header or header == "*":
-            return
-        wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-        if etag_of(obj) not in wanted:
-            raise errors.PreconditionFailed(
-                "The object changed since you read it; fetch it again and retry.",
-                fields={"If-Match": "Does not match the current ETag."},
-            )
+    @property
+    def expected_etag(self) -> str | None:
+        return self.request.headers.get("If-Match")
 
     def locked(self, obj: Any) -> Any:
-        """The row again, locked; call inside ``transaction.atomic()``."""
+        """TRANSITIONAL, being removed: views no longer lock; services do (etag_require)."""
         fresh = type(obj).objects.select_for_update().get(pk=obj.pk)
-        self.if_match(fresh)
+        etag_require(fresh, self.expected_etag)
         return fresh
+
+
+class ETagDetailSchema(AutoSchema):
+    """The schema of an ETagDetailView: PATCH takes ``change_serializer``; If-Match, the ETag
+    header and the 412 documented where they apply."""
+
+    def get_request_serializer(self) -> Any:
+        if self.method in ("PATCH", "PUT") and getattr(self.view, "change_serializer", None):
+            return self.view.change_serializer
+        return super().get_request_serializer()
+
+    def get_override_parameters(self) -> list[Any]:
+        extra = [ETAG] if self.method == "GET" else [IF_MATCH, ETAG]
+        return [*super().get_override_parameters(), *extra]
+
+    def get_response_serializers(self) -> Any:
+        serializer = super().get_response_serializers()
+        if self.method == "GET":
+            return serializer
+        if self.method == "DELETE":
+            return {204: None, 412: ErrorSerializer}
+        return {200: serializer, 412: ErrorSerializer}
+
+
+class ETagDetailView(ETagMixin, generics.GenericAPIView):
+    """One object of a resource: GET with its ETag, PATCH with If-Match (412 on a lost
+    update), DELETE when the resource has one. The one detail view every area uses.
+
+    A subclass sets ``serializer_class`` (what is returned) and ``change_serializer`` (what
+    PATCH takes) and implements ``fetch`` (a selector scoped to the caller) and ``change``
+    (calls the service, which locks the row and checks ``expected_etag`` itself); ``remove``
+    likewise for DELETE. Services own their transactions: this view opens none.
+    """
+
+    change_serializer: type[serializers.Serializer] | None = None
+    schema = ETagDetailSchema()
+
+    def fetch(self, request: Request, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def change(self, obj: Any, *, actor: Any, expected_etag: str | None, data: dict) -> Any:
+        raise NotImplementedError
+
+    def respond(self, obj: Any) -> Response:
+        return self.with_etag(Response(self.get_serializer(obj).data), obj)
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return self.respond(self.fetch(request, **kwargs))
+
+    def patch(self, request: Request, **kwargs: Any) -> Response:
+        obj = self.fetch(request, **kwargs)
+        assert self.change_serializer is not None, "an ETagDetailView with PATCH names its input"
+        data = self.change_serializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        self.change(
+            obj, actor=request.user, expected_etag=self.expected_etag, data=data.validated_data
+        )
+        # Read again through the scoped selector: annotations and related rows as on GET.
+        return self.respond(self.fetch(request, **kwargs))
 
 
 def etag_detail_schema(**kwargs: Any) -> Any:

@@ -10,9 +10,9 @@ from ledger import rules
 from ledger.models import Integration, OutboxMessage
 from ledger.outbox import outbox_deliver
 from ledger.services import journal_post
-from ledger.tasks import deliver_due_outbox
 from psa.automation.jobs import job_run
 from psa.automation.models import JobRun
+from psa.automation.tasks import deliver_due_outbox
 from tests.ledger.factories import books
 from tests.timesheets.factories import TimeEntryFactory
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -214,8 +215,17 @@ def _claim(ids: list[int], now: Any) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[PolicyDecision]:
+def week_auto_approve(
+    *,
+    person: Any,
+    week_start: dt.date,
+    now: Any,
+    automation_allows: Callable[[Project], bool] = lambda project: True,
+) -> list[PolicyDecision]:
     """Apply each project's approval policy to the person's submitted week.
+
+    ``automation_allows(project)`` is the firm's automation policy (psa.automation decides it
+    and passes it in: timesheets sits below the automation layer and never imports it).
 
     Per project: when every rule holds the entries are approved by policy; otherwise they are
     left for the manager with the reasons recorded. Projects without a policy are left alone.
@@ -232,13 +242,10 @@ def week_auto_approve(*, person: Any, week_start: dt.date, now: Any) -> list[Pol
         if e.status == EntryStatus.SUBMITTED:
             submitted[e.project_id].append(e)
     decisions = []
-    from psa.automation.policies import PolicyBook
-
-    book = PolicyBook(list({e.project.legal_entity_id for e in week}))
     for entries in submitted.values():
         project = entries[0].project
         policy = policy_for(project)
-        if policy is None or not book.for_project(project).auto_approve:
+        if policy is None or not automation_allows(project):
             continue  # no rules, or the automation policy keeps approval with people
         failures = policy_failures(policy, project, entries, week)
         with transaction.atomic():
