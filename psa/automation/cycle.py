@@ -12,12 +12,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.recurring import revenue_recognise
+from billing.services import billing_run_execute, invoice_issue, invoice_recipient, invoice_send
+from crm.models import Customer
+from projects.models import Milestone, MilestoneStatus, Project
+from projects.services import milestone_reach
 from psa.automation.jobs import RunRecorder
 from psa.automation.models import InvoicingCalendar
 from psa.automation.policies import AUTOMATION, PolicyBook, invoicing_due
 from psa.kernel.audit import audit_record
+from psa.kernel.models import AuditEvent
+from timesheets.models import EntryStatus, TimeEntry
+from timesheets.selectors import week_start
+from timesheets.services import week_auto_approve
 
 # Jobs look back this far for work they may have missed (a worker down for a while).
 LOOKBACK = dt.timedelta(days=60)
@@ -31,11 +43,6 @@ def _decided(obj: Any, action: str, reason: str) -> None:
 
 def auto_approve(*, now: dt.datetime, run: RunRecorder) -> None:
     """Apply the approval policies to every submitted person-week."""
-    from django.contrib.auth import get_user_model
-
-    from timesheets.models import EntryStatus, TimeEntry
-    from timesheets.selectors import week_start
-    from timesheets.services import week_auto_approve
 
     pairs = sorted(
         {
@@ -48,15 +55,14 @@ def auto_approve(*, now: dt.datetime, run: RunRecorder) -> None:
     people = get_user_model().objects.in_bulk({p for p, _ in pairs})
     book = PolicyBook()
     for person_id, monday in pairs:
-        try:
+        with run.item(f"person {person_id} week {monday}") as item:
             decisions = week_auto_approve(
                 person=people[person_id],
                 week_start=monday,
                 now=now,
                 automation_allows=lambda project: book.for_project(project).auto_approve,
             )
-        except Exception as exc:
-            run.failed(f"person {person_id} week {monday}", exc)
+        if item.failed:
             continue
         approved = sum(d.entries for d in decisions if d.approved)
         run.processed(approved) if approved else run.skipped()
@@ -64,8 +70,6 @@ def auto_approve(*, now: dt.datetime, run: RunRecorder) -> None:
 
 def release_milestones(*, today: dt.date, run: RunRecorder) -> None:
     """Mark planned milestones reached on their planned date where the policy says so."""
-    from projects.models import Milestone, MilestoneStatus
-    from projects.services import milestone_reach
 
     due = list(
         Milestone.objects.filter(status=MilestoneStatus.PLANNED, planned_date__lte=today)
@@ -78,16 +82,12 @@ def release_milestones(*, today: dt.date, run: RunRecorder) -> None:
         if not policy.release_milestones:
             run.skipped()
             continue
-        try:
-            with transaction.atomic():
-                reached = milestone_reach(
-                    milestone=milestone, on=milestone.planned_date, actor_label=AUTOMATION
-                )
-                _decided(
-                    milestone, "automation.milestone_released", policy.why("release_milestones")
-                )
-        except Exception as exc:
-            run.failed(f"milestone {milestone.pk}", exc)
+        with run.item(f"milestone {milestone.pk}") as item, transaction.atomic():
+            reached = milestone_reach(
+                milestone=milestone, on=milestone.planned_date, actor_label=AUTOMATION
+            )
+            _decided(milestone, "automation.milestone_released", policy.why("release_milestones"))
+        if item.failed:
             continue
         run.processed() if reached.status != MilestoneStatus.PLANNED else run.skipped()
 
@@ -98,8 +98,6 @@ def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
     customer of a legal entity is due, one entity-wide run bills them all (one set-based run,
     not one per customer). The runs create drafts; ``issue_and_send`` issues what the policy
     allows."""
-    from crm.models import Customer
-    from projects.models import Project
 
     book = PolicyBook()
     customers = list(Customer.objects.select_related("legal_entity").order_by("id"))
@@ -128,9 +126,8 @@ def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
 
 
 def _bill(entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder) -> None:
-    from billing.services import billing_run_execute
 
-    try:
+    with run.item(f"billing {entity.code} {scope or 'all customers'}") as item:
         billing = billing_run_execute(
             legal_entity=entity,
             period_end=today - dt.timedelta(days=1),
@@ -138,8 +135,7 @@ def _bill(entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder) 
             today=today,
             **scope,
         )
-    except Exception as exc:
-        run.failed(f"billing {entity.code} {scope or 'all customers'}", exc)
+    if item.failed:
         return
     run.processed(billing.invoices_created) if billing.invoices_created else run.skipped()
 
@@ -149,7 +145,6 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
     within the review limit), then e-mail issued invoices the policy sends. Each invoice is
     claimed with a row lock taken with SKIP LOCKED; a send is recorded in the same
     transaction, so a second worker finds it sent and does nothing."""
-    from billing.models import Invoice, InvoiceKind, InvoiceStatus
 
     book = PolicyBook()
     drafts = list(
@@ -160,10 +155,8 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
         ).values_list("pk", flat=True)
     )
     for pk in drafts:
-        try:
+        with run.item(f"invoice {pk}"):
             _issue_one(pk, book, today, run)
-        except Exception as exc:
-            run.failed(f"invoice {pk}", exc)
     to_send = list(
         Invoice.objects.filter(
             kind=InvoiceKind.INVOICE,
@@ -173,15 +166,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
         ).values_list("pk", flat=True)
     )
     for pk in to_send:
-        try:
+        with run.item(f"invoice {pk}"):
             _send_one(pk, book, run)
-        except Exception as exc:
-            run.failed(f"invoice {pk}", exc)
 
 
 def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> None:
-    from billing.models import InvoiceStatus
-    from billing.services import invoice_issue
 
     with transaction.atomic():
         invoice = _claim_invoice(pk, status=InvoiceStatus.DRAFT)
@@ -216,7 +205,6 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
 
 
 def _send_one(pk: int, book: PolicyBook, run: RunRecorder) -> None:
-    from billing.services import invoice_recipient, invoice_send
 
     with transaction.atomic():
         invoice = _claim_invoice(pk, sent_at__isnull=True)
@@ -248,7 +236,6 @@ def _send_one(pk: int, book: PolicyBook, run: RunRecorder) -> None:
 def _claim_invoice(pk: int, **still: Any) -> Any:
     """The invoice, locked until commit, if it is still as ``still`` says and no other worker
     holds it (SKIP LOCKED: the other worker is doing this very work)."""
-    from billing.models import Invoice
 
     return (
         Invoice.objects.select_for_update(skip_locked=True, of=("self",))
@@ -259,9 +246,6 @@ def _claim_invoice(pk: int, **still: Any) -> Any:
 
 
 def _noted(obj: Any, action: str) -> bool:
-    from django.contrib.contenttypes.models import ContentType
-
-    from psa.kernel.models import AuditEvent
 
     return AuditEvent.objects.filter(
         object_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk), action=action
@@ -269,7 +253,6 @@ def _noted(obj: Any, action: str) -> bool:
 
 
 def recognise_revenue(*, today: dt.date, run: RunRecorder) -> None:
-    from billing.recurring import revenue_recognise
 
     revenue_recognise(as_of=today, run=run)
 

@@ -14,6 +14,7 @@ task's retry policy still applies). Counts are written once, at the end, in one 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import traceback
 from collections.abc import Iterator
@@ -24,8 +25,15 @@ from django.utils import timezone
 
 from psa.automation.models import JobRun, JobRunStatus
 from psa.kernel import correlation
+from psa.kernel.errors import DomainError
 
 MAX_ERRORS_KEPT = 50
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ItemOutcome:
+    failed: bool = False
 
 
 @dataclass
@@ -56,6 +64,29 @@ class RunRecorder:
                     else "",
                 }
             )
+
+    @contextlib.contextmanager
+    def item(self, label: str) -> Iterator[ItemOutcome]:
+        """Do one item of the run; a failure is counted and the run goes on to the next.
+
+        with run.item(f"invoice {pk}") as item:
+            ...
+        if item.failed:
+            continue
+        """
+        outcome = ItemOutcome()
+        try:
+            yield outcome
+        except DomainError as exc:  # a refusal the area explains (its message says why)
+            outcome.failed = True
+            self.failed(label, exc)
+        except Exception as exc:
+            # The one broad catch of the jobs, on purpose: an unexpected error in one item (one
+            # customer's invoice) must not stop the run for every other item. It is recorded on
+            # the run with its traceback (the operations page shows it) and logged as an error.
+            outcome.failed = True
+            logger.exception("job %s: %s failed", self.run.job, label)
+            self.failed(label, exc)
 
 
 @contextlib.contextmanager

@@ -89,11 +89,13 @@ class IdempotencyMiddleware:
         record, replay = _claim_key(owner, key, fingerprint, now)
         if replay is not None:
             return replay
+        answered = False
         try:
             response = self.get_response(request)
-        except Exception:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
+            answered = True
+        finally:
+            if not answered:  # the view raised: free the key (the error propagates as it was)
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
         if response.status_code >= 500 or getattr(response, "streaming", False):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
