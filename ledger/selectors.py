@@ -19,6 +19,7 @@ from ledger.models import (
     LegalEntity,
     RoleMapping,
 )
+from psa.kernel import errors
 
 ZERO = Decimal(0)
 _AMOUNT = DecimalField(max_digits=20, decimal_places=2)
@@ -261,7 +262,6 @@ def fx_rate_for(*, currency: str, functional: str, on: dt.date) -> Decimal | Non
 
 def fx_rate_required(*, currency: str, functional: str, on: dt.date, purpose: str) -> Decimal:
     """``fx_rate_for``, or a clear 400 naming the missing rate (finance enters it first)."""
-    from psa.kernel import errors
 
     rate = fx_rate_for(currency=currency, functional=functional, on=on)
     if rate is None:

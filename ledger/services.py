@@ -27,6 +27,7 @@ from ledger.models import (
 from psa.kernel import correlation, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.roles import Role, require_role
+from psa.kernel.webhooks import webhooks_emit
 
 
 def books_setup(*, legal_entity: LegalEntity) -> None:
@@ -238,7 +239,6 @@ def _outbox_for_entry(entry: JournalEntry) -> None:
     accounting system via the outbox."""
     from ledger.outbox import integration_publish
     from ledger.selectors import entry_payload
-    from psa.kernel.webhooks import webhooks_emit
 
     webhooks_emit(
         event="journal.posted",

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from billing import tasks as billing_tasks
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
 from billing.recurring import revenue_recognise
 from billing.services import billing_run_execute, invoice_issue, invoice_recipient, invoice_send
@@ -271,7 +272,6 @@ DAILY = (
 
 def run_daily() -> list[tuple[str, dict[str, int]]]:
     """Run the day's jobs now, each recorded like a scheduled run, on the product's clock."""
-    from billing import tasks as billing_tasks
     from psa.automation import tasks
 
     payments = {"collect-due": billing_tasks.collect_due, "dunning": billing_tasks.dunning_run}

@@ -13,6 +13,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from crm.models import Contact, Customer, Lead, LeadFormKey, LeadSource, Opportunity
+from crm.services import company_domain
+from ledger.models import LegalEntity
+from projects.models import (
+    Assignment,
+    DeferralRule,
+    Milestone,
+    MilestoneStatus,
+    Project,
+    ProjectTemplate,
+    RateCard,
+    RateLevel,
+    ServiceItem,
+    Task,
+    TemplateMilestone,
+    TemplateRate,
+    TemplateTask,
+)
+from psa.kernel.models import User
+from psa.kernel.roles import Role, assign_roles
+from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
+from timesheets.selectors import week_start
+
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo firm's published password
 DEMO_DOMAIN = "demo.psa.test"
 
@@ -123,8 +146,6 @@ class SeedReport:
 
 
 def _user(report: SeedReport, email: str, first: str, last: str, roles: list[str], **extra: Any):
-    from psa.kernel.models import User
-    from psa.kernel.roles import assign_roles
 
     user = User.objects.filter(email=email).first()
     if user is None:
@@ -145,10 +166,6 @@ def seed(*, today: dt.date) -> SeedReport:
 
 
 def _seed(today: dt.date) -> SeedReport:
-    from crm.models import Contact, Customer
-    from ledger.models import LegalEntity
-    from projects.models import Assignment, Project
-    from psa.kernel.roles import Role
 
     report = SeedReport(created={})
     rng = random.Random(20261123)  # noqa: S311 - demo data, not security
@@ -248,9 +265,6 @@ def _seed_time(report: SeedReport, rng: random.Random, today: dt.date, users, pr
     Weeks before last week are approved; last week is submitted; this week is a draft up to
     yesterday. Days hold 7-8.5 hours split over the person's projects.
     """
-    from projects.models import Assignment
-    from timesheets.models import EntryStatus, TimeEntry
-    from timesheets.selectors import week_start
 
     this_monday = week_start(today)
     first_monday = this_monday - dt.timedelta(weeks=WEEKS_OF_TIME - 1)
@@ -324,9 +338,6 @@ DEMO_LEADS = [
 
 def _seed_crm(report: SeedReport, today: dt.date, users, entities, customers) -> None:
     """A web form key, leads in every status and an opportunity ready to win."""
-    from crm.models import Contact, Lead, LeadFormKey, LeadSource, Opportunity
-    from crm.services import company_domain
-    from projects.models import ProjectTemplate
 
     entity = entities["acme-uk"]
     _, created = LeadFormKey.objects.get_or_create(
@@ -419,21 +430,6 @@ REJECTIONS = [
 def _seed_work(report: SeedReport, today: dt.date, users, entities, projects) -> None:
     """Service items, tasks, rate cards (with one change mid-week), milestones, project
     templates, holidays, an approval policy and some rejected time with reasons."""
-    from projects.models import (
-        DeferralRule,
-        Milestone,
-        MilestoneStatus,
-        ProjectTemplate,
-        RateCard,
-        RateLevel,
-        ServiceItem,
-        Task,
-        TemplateMilestone,
-        TemplateRate,
-        TemplateTask,
-    )
-    from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
-    from timesheets.selectors import week_start
 
     items = {}
     for code, name, role, rule in [

@@ -14,9 +14,16 @@ from typing import Any
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.db.models.functions import TruncWeek
 
+from billing.models import BillingTerms, FeeKind, Invoice, RecurringFee, TaxRate
+from billing.recurring import revenue_recognise
+from billing.services import billing_run_execute
 from ledger import rules
+from ledger.models import FxRate, JournalEntry, LegalEntity
 from ledger.services import books_setup, journal_post
+from projects.models import Project
+from projects.selectors import entry_rate
 from psa.kernel.money import round_money
+from timesheets.models import TimeEntry
 
 # Demo rates: functional units per one unit of the document currency.
 FX = {
@@ -32,16 +39,11 @@ def _rate(currency: str, functional: str) -> Decimal:
 
 
 def seed_books(report: Any, today: dt.date) -> None:
-    from ledger.models import JournalEntry, LegalEntity
-    from projects.models import Project
-    from projects.selectors import entry_rate
-    from timesheets.models import TimeEntry
 
     entries_before = JournalEntry.objects.count()
     entities = list(LegalEntity.objects.all())
     for entity in entities:
         books_setup(legal_entity=entity)
-    from ledger.models import FxRate
 
     for (currency, functional), rate in FX.items():
         FxRate.objects.get_or_create(
@@ -83,7 +85,6 @@ def seed_books(report: Any, today: dt.date) -> None:
     _billing_setup(report)
     _monthly_billing(report, today)
     _automation_on(entities)
-    from billing.recurring import revenue_recognise
 
     revenue_recognise(as_of=today)
     report.bump("journal entries", JournalEntry.objects.count() - entries_before)
@@ -92,8 +93,6 @@ def seed_books(report: Any, today: dt.date) -> None:
 def _billing_setup(report: Any) -> None:
     """Every billing model in use: a retainer with overage, a subscription per device, a
     prepaid fund with its top-up rule, and a capped T&M project."""
-    from billing.models import BillingTerms, FeeKind, RecurringFee
-    from projects.models import Project
 
     projects = {p.code: p for p in Project.objects.all()}
     fees = [
@@ -124,10 +123,6 @@ def _monthly_billing(report: Any, today: dt.date) -> None:
     """Bill each past month's approved time with real billing runs, one per entity and month,
     issued on the first of the next month. Payments come with the payments area; until then
     the invoices stay open, and the aging shows them by age."""
-    from billing.models import Invoice, TaxRate
-    from billing.services import billing_run_execute
-    from ledger.models import LegalEntity
-    from timesheets.models import TimeEntry
 
     for entity in LegalEntity.objects.all():
         TaxRate.objects.get_or_create(

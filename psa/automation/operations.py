@@ -13,6 +13,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Sum
 
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.selectors import approved_unbilled_time
+from ledger.models import OutboxMessage
+from projects.selectors import entry_rate
 from psa.automation.models import JobRun
 from psa.automation.selectors import HEARTBEAT_KEY
 from psa.kernel.models import DeliveryStatus, WebhookDelivery
@@ -61,8 +65,6 @@ def queue_depth() -> dict[str, Any]:
 
 def unbilled_approved_time() -> list[dict[str, Any]]:
     """Approved billable time not yet on an invoice, per legal entity and currency."""
-    from billing.selectors import approved_unbilled_time
-    from projects.selectors import entry_rate
 
     value = ExpressionWrapper(
         F("hours") * entry_rate(), output_field=DecimalField(max_digits=16, decimal_places=4)
@@ -82,7 +84,6 @@ def unbilled_approved_time() -> list[dict[str, Any]]:
 
 def failed_deliveries(now: dt.datetime) -> dict[str, Any]:
     """Accounting-outbox messages and webhook deliveries that did not get through."""
-    from ledger.models import OutboxMessage
 
     outbox = list(
         OutboxMessage.objects.filter(attempts__gt=0)
@@ -108,7 +109,6 @@ def total(rows: list[dict[str, Any]], key: str) -> Decimal:
 
 def drafts_awaiting_review(now: dt.datetime) -> list[Any]:
     """Draft invoices nobody has issued yet: kept by the review limit, or made by hand."""
-    from billing.models import Invoice, InvoiceKind, InvoiceStatus
 
     drafts = list(
         Invoice.objects.filter(status=InvoiceStatus.DRAFT, kind=InvoiceKind.INVOICE)
@@ -122,7 +122,6 @@ def drafts_awaiting_review(now: dt.datetime) -> list[Any]:
 
 def awaiting_posting() -> list[dict[str, Any]]:
     """Messages for the accounting system not delivered yet, per legal entity and topic."""
-    from ledger.models import OutboxMessage
 
     return list(
         OutboxMessage.objects.exclude(status=DeliveryStatus.DELIVERED)

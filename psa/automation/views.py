@@ -11,16 +11,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from billing.payment_selectors import attempts_needing_attention
+from crm.models import Customer
+from ledger.models import LegalEntity
+from projects.models import Project
 from psa.automation.models import JobRun
 from psa.automation.selectors import dashboard_for
 from psa.kernel import clock, errors
+from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.roles import Role, role_required
 
 
 @role_required(Role.FINANCE, Role.ADMIN)
 def operations(request: HttpRequest) -> HttpResponse:
     """What the automation did, what it will do next, and what needs a person."""
-    from billing.payment_selectors import attempts_needing_attention
     from psa.automation import operations as ops
 
     now = timezone.now()
@@ -62,7 +66,6 @@ def home(request: HttpRequest) -> HttpResponse:
 def clock_advance(request: HttpRequest) -> HttpResponse:
     """Demo only: move the clock a day and let the worker run the day's jobs."""
     from psa.automation.tasks import run_daily_cycle
-    from psa.kernel.queue import enqueue_on_commit
 
     if not settings.CLOCK_CONTROL:
         raise errors.PermissionDenied("The clock only moves in the demo.")
@@ -77,9 +80,6 @@ def clock_advance(request: HttpRequest) -> HttpResponse:
 @role_required(Role.FINANCE, Role.ADMIN)
 def automation(request: HttpRequest) -> HttpResponse:
     """Automation policies: each legal entity's, and the customers' and projects' overrides."""
-    from crm.models import Customer
-    from ledger.models import LegalEntity
-    from projects.models import Project
     from psa.automation.models import AutomationPolicy, InvoicingCalendar
     from psa.automation.policies import SETTINGS, automation_policy_delete, automation_policy_set
 
