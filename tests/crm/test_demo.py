@@ -9,7 +9,7 @@ import pytest
 from crm.models import Lead, LeadFormKey, LeadStatus, Opportunity, OpportunityStage
 from crm.services import opportunity_win
 from projects.models import ProjectTemplate
-from psa.automation.demo import seed
+from psa.automation.demo.firm import seed
 from psa.kernel.models import User
 from tests.projects.factories import ProjectTemplateFactory
 

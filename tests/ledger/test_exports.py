@@ -137,7 +137,7 @@ def test_the_demo_books_export_passes_bean_check_and_hledger(tmp_path):
     from django.utils import timezone
 
     from ledger.models import JournalEntry, LegalEntity
-    from psa.automation.demo import seed
+    from psa.automation.demo.firm import seed
 
     today = timezone.localdate()
     seed(today=today)

@@ -6,7 +6,8 @@ from django.core.management import call_command
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
-from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
+from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD
+from psa.automation.demo.firm import seed
 from psa.kernel.models import User
 from psa.kernel.roles import Role, has_role
 from timesheets.models import TimeEntry

@@ -8,7 +8,7 @@ import pytest
 
 from projects.models import Milestone, Project, ProjectTemplate, RateCard, Task
 from projects.selectors import project_figures, rate_resolve
-from psa.automation.demo import seed
+from psa.automation.demo.firm import seed
 from psa.kernel.models import User
 from timesheets.models import ApprovalPolicy, Holiday, TimeEntry
 

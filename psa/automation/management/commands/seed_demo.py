@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
+from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD
+from psa.automation.demo.firm import seed
 
 
 class Command(BaseCommand):
