@@ -131,10 +131,6 @@ class PolicyBook:
         return self.resolve(legal_entity_id=customer.legal_entity_id, customer_id=customer.pk)
 
 
-def policy_for_project(project: Any) -> Effective:
-    return PolicyBook([project.legal_entity_id]).for_project(project)
-
-
 def invoicing_due(policy: Effective, today: dt.date) -> bool:
     """Whether a calendar run (monthly or weekly) falls on ``today``."""
     if policy.invoicing == InvoicingCalendar.MONTHLY:
