@@ -114,10 +114,6 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
-    @property
-    def debit_normal(self) -> bool:
-        return self.type in DEBIT_NORMAL
-
 
 class RoleMapping(models.Model):
     """Which account plays each role for one legal entity (finance may remap)."""
