@@ -21,6 +21,7 @@ from projects.models import (
     DeferralRule,
     Milestone,
     MilestoneStatus,
+    OpportunityPlan,
     Project,
     ProjectTemplate,
     RateCard,
@@ -391,7 +392,7 @@ def _seed_crm(report: SeedReport, today: dt.date, users, entities, customers) ->
         ("Northwind forecasting phase 2", leads["lena.park@northwind.example"],
          customers["Northwind Traders"], "proposal", "25000", 40, 45),
     ]:  # fmt: skip
-        _, created = Opportunity.objects.get_or_create(
+        opp, created = Opportunity.objects.get_or_create(
             legal_entity=entity,
             name=name,
             defaults={
@@ -403,9 +404,10 @@ def _seed_crm(report: SeedReport, today: dt.date, users, entities, customers) ->
                 "probability": probability,
                 "expected_close": today + dt.timedelta(days=days),
                 "owner": users["maria"],
-                "project_template": template,
             },
         )
+        if created and template is not None:
+            OpportunityPlan.objects.get_or_create(opportunity=opp, defaults={"template": template})
         report.bump("opportunities", int(created))
 
 
