@@ -10,7 +10,9 @@ from django.core.validators import RegexValidator
 from crm.hooks import delivery
 from crm.models import Contact, Customer, Opportunity, OpportunityStage
 from crm.services import opportunity_planned_template
+from ledger.models import LegalEntity
 from psa.kernel import errors
+from psa.kernel.models import User
 from psa.kernel.roles import Role
 
 phone_chars = RegexValidator(
@@ -66,9 +68,6 @@ class LeadManualForm(LeadWebForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from ledger.models import LegalEntity
-        from psa.kernel.models import User
-
         del self.fields["nickname"]
         self.fields["legal_entity"].queryset = LegalEntity.objects.all()
         self.fields["owner"].queryset = User.objects.filter(
@@ -110,8 +109,6 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from psa.kernel.models import User
-
         self.fields["account_manager"].queryset = User.objects.filter(
             is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
         ).distinct()
@@ -156,8 +153,6 @@ class OpportunityForm(forms.ModelForm):
                 **kwargs.get("initial", {}),
             }
         super().__init__(*args, **kwargs)
-        from psa.kernel.models import User
-
         open_stages = [c for c in OpportunityStage.choices if c[0] not in ("won", "lost")]
         self.fields["stage"].choices = open_stages
         self.fields["owner"].queryset = User.objects.filter(
@@ -185,8 +180,6 @@ class WinForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from psa.kernel.models import User
-
         self.fields["template"].queryset = delivery().templates()
         self.fields["manager"].queryset = User.objects.filter(
             is_active=True, groups__name=Role.PROJECT_MANAGER

@@ -24,6 +24,7 @@ from projects.models import (
 )
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.roles import Role, has_role
 
 
 def project_create_from_template(
@@ -281,8 +282,6 @@ def rate_card_change(
 
 def project_manage_check(*, project: Project, actor: Any) -> None:
     """Only the project's manager, finance or an admin change a project (as on the pages)."""
-    from psa.kernel.roles import Role, has_role
-
     if not (has_role(actor, Role.FINANCE) or project.manager_id == getattr(actor, "pk", None)):
         raise errors.PermissionDenied("Only the project's manager or finance changes a project.")
 
