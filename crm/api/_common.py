@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.hooks import delivery
@@ -24,6 +26,7 @@ class ReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TemplateField(SlugRelated):
     """A project template by code. Templates belong to projects, the floor above: the choices
     come from ``crm.hooks`` (filled by ``ProjectsConfig.ready``), asked at validation time."""
