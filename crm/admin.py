@@ -49,4 +49,4 @@ class LeadFormKeyAdmin(admin.ModelAdmin):
 class OpportunityAdmin(admin.ModelAdmin):
     list_display = ["name", "customer", "lead", "stage", "value", "currency", "probability"]
     list_filter = ["stage", "legal_entity"]
-    raw_id_fields = ["customer", "lead", "project"]
+    raw_id_fields = ["customer", "lead"]

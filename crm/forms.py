@@ -7,8 +7,12 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 
+from crm.hooks import delivery
 from crm.models import Contact, Customer, Opportunity, OpportunityStage
+from crm.services import opportunity_planned_template
+from ledger.models import LegalEntity
 from psa.kernel import errors
+from psa.kernel.models import User
 from psa.kernel.roles import Role
 
 phone_chars = RegexValidator(
@@ -64,9 +68,6 @@ class LeadManualForm(LeadWebForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from ledger.models import LegalEntity
-        from psa.kernel.models import User
-
         del self.fields["nickname"]
         self.fields["legal_entity"].queryset = LegalEntity.objects.all()
         self.fields["owner"].queryset = User.objects.filter(
@@ -108,8 +109,6 @@ class CustomerForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from psa.kernel.models import User
-
         self.fields["account_manager"].queryset = User.objects.filter(
             is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
         ).distinct()
@@ -132,24 +131,35 @@ class ContactForm(forms.ModelForm):
 
 
 class OpportunityForm(forms.ModelForm):
+    # Not a column of Opportunity: projects' plan for it, offered and set through crm.hooks.
+    project_template = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        help_text="The plan the project starts from when the opportunity is won.",
+    )
+
     class Meta:
         model = Opportunity
         fields = ["customer", "name", "stage", "value", "currency", "probability",
-                  "expected_close", "owner", "project_template"]  # fmt: skip
+                  "expected_close", "owner"]  # fmt: skip
         widgets = {"expected_close": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args: Any, customers: Any = None, **kwargs: Any) -> None:
+        instance = kwargs.get("instance")
+        if instance is not None and instance.pk:
+            template = opportunity_planned_template(instance)
+            kwargs["initial"] = {
+                "project_template": template.pk if template else None,
+                **kwargs.get("initial", {}),
+            }
         super().__init__(*args, **kwargs)
-        from psa.kernel.models import User
-
         open_stages = [c for c in OpportunityStage.choices if c[0] not in ("won", "lost")]
         self.fields["stage"].choices = open_stages
         self.fields["owner"].queryset = User.objects.filter(
             is_active=True, groups__name__in=[Role.PROJECT_MANAGER, Role.FINANCE]
         ).distinct()
-        from projects.models import ProjectTemplate
-
-        self.fields["project_template"].queryset = ProjectTemplate.objects.filter(active=True)
+        self.fields["project_template"].queryset = delivery().templates()
+        self.order_fields([*self.Meta.fields, "project_template"])
         if customers is not None:
             self.fields["customer"].queryset = customers
         if self.instance.pk:
@@ -170,10 +180,7 @@ class WinForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from projects.models import ProjectTemplate
-        from psa.kernel.models import User
-
-        self.fields["template"].queryset = ProjectTemplate.objects.filter(active=True)
+        self.fields["template"].queryset = delivery().templates()
         self.fields["manager"].queryset = User.objects.filter(
             is_active=True, groups__name=Role.PROJECT_MANAGER
         ).order_by("first_name", "last_name")

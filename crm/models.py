@@ -294,22 +294,9 @@ class Opportunity(models.Model):
         related_name="owned_opportunities",
     )
     lost_reason = models.CharField(max_length=500, blank=True)
-    project_template = models.ForeignKey(
-        "projects.ProjectTemplate",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="opportunities",
-        help_text="The plan the project starts from when the opportunity is won.",
-    )
-    project = models.OneToOneField(
-        "projects.Project",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="opportunity",
-        help_text="The project created when the opportunity was won.",
-    )
+    # The template chosen for the project and the project created on the win are projects'
+    # rows pointing here (crm is a lower floor): ``opportunity.plan.template`` and
+    # ``opportunity.project``, each absent until set.
     won_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from crm.models import Customer, Lead, LeadFormKey, LeadStatus, Opportunity
+from crm.models import Contact, Customer, Lead, LeadFormKey, LeadStatus, Opportunity
 from psa.kernel import errors
 from psa.kernel.roles import Role, has_role
 
@@ -16,14 +16,14 @@ SALES_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE)
 def customer_list_visible_to(user: Any) -> QuerySet[Customer]:
     """Finance and admins: every customer. Project managers: the customers of their projects
     and those they are account manager of. Anyone else: none."""
-    from projects.models import Project
-
     qs = Customer.objects.select_related("legal_entity", "account_manager")
     if has_role(user, Role.FINANCE):
         return qs
     if has_role(user, Role.PROJECT_MANAGER):
         # A subquery rather than a join, so a customer with many projects appears once.
-        managed = Project.objects.filter(manager=user).values("customer_id")
+        # ``projects`` is the reverse relation of projects.Project.customer (no import: crm
+        # sits below projects).
+        managed = Customer.objects.filter(projects__manager=user).values("pk")
         return qs.filter(Q(account_manager=user) | Q(pk__in=managed))
     return qs.none()
 
@@ -72,8 +72,9 @@ def lead_pipeline(user: Any, *, closed_limit: int = 20) -> list[dict[str, Any]]:
 def opportunity_list_visible_to(user: Any) -> QuerySet[Opportunity]:
     if not has_role(user, *SALES_ROLES):
         return Opportunity.objects.none()
+    # "project" and "plan" are projects' rows pointing at the opportunity (reverse relations).
     return Opportunity.objects.select_related(
-        "customer", "lead", "owner", "project", "legal_entity"
+        "customer", "lead", "owner", "project", "plan__template", "legal_entity"
     )
 
 
@@ -104,12 +105,15 @@ def lead_form_key_default() -> LeadFormKey | None:
     )
 
 
-def contact_get_for_user(user: Any, pk: int) -> Any:
+def contact_get_for_user(user: Any, pk: int) -> Contact:
     """A contact of a customer the user may see (404 otherwise)."""
-    from crm.models import Contact
-
     contact = Contact.objects.select_related("customer").filter(pk=pk).first()
     if contact is None:
         raise errors.NotFound("No such contact.")
     customer_get_for_user(user, contact.customer_id)  # raises NotFound when not visible
     return contact
+
+
+def customer_projects(customer: Customer) -> QuerySet[Any]:
+    """The customer's projects (projects' rows, read through the reverse relation)."""
+    return customer.projects.select_related("manager")  # type: ignore[attr-defined]

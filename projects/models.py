@@ -58,6 +58,17 @@ class Project(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Assignment", related_name="projects"
     )
+    # The opportunity whose win created the project. The link lives here, on the higher floor:
+    # crm sits below projects and must not point up at it; crm reads it back as the reverse
+    # relation ``opportunity.project`` (absent when there is none).
+    opportunity = models.OneToOneField(
+        "crm.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="project",
+        help_text="The opportunity whose win created this project.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -368,3 +379,27 @@ class TemplateRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role or 'Default'}: {self.rate}"
+
+
+class OpportunityPlan(models.Model):
+    """The template an open opportunity's project will start from when it is won.
+
+    Chosen while the deal is open (``project_template`` in the crm API and pages). It is
+    projects' row, not a column of ``crm.Opportunity``, because crm is a lower floor and must
+    not reference projects: crm reaches it through ``crm.hooks`` (filled by
+    ``ProjectsConfig.ready``) and reads it back as ``opportunity.plan``. Deleting the template
+    deletes the plan, as the old nullable column was cleared (SET_NULL).
+    """
+
+    opportunity = models.OneToOneField(
+        "crm.Opportunity", on_delete=models.CASCADE, related_name="plan"
+    )
+    template = models.ForeignKey(
+        ProjectTemplate,
+        on_delete=models.CASCADE,
+        related_name="opportunity_plans",
+        help_text="The plan the project starts from when the opportunity is won.",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.template}"

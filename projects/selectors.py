@@ -21,7 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from projects.models import Assignment, Project, RateCard, RateLevel
+from projects.models import Assignment, Project, ProjectTemplate, RateCard, RateLevel
 from psa.kernel import errors
 from psa.kernel.roles import Role, has_role
 
@@ -285,3 +285,8 @@ def project_activity(project: Project, *, limit: int = 12) -> list[Any]:
             | Q(object_type=ContentType.objects.get_for_model(TimeEntry), object_id__in=entry_ids)
         ).select_related("actor")[:limit]
     )
+
+
+def template_choices() -> QuerySet[ProjectTemplate]:
+    """The templates a project may start from (crm's forms offer these, via crm.hooks)."""
+    return ProjectTemplate.objects.filter(active=True)

@@ -14,6 +14,7 @@ from projects.models import (
     Assignment,
     Milestone,
     MilestoneStatus,
+    OpportunityPlan,
     Project,
     ProjectStatus,
     ProjectTemplate,
@@ -23,6 +24,7 @@ from projects.models import (
 )
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.roles import Role, has_role
 
 
 def project_create_from_template(
@@ -38,12 +40,14 @@ def project_create_from_template(
     budget_hours: Decimal | None = None,
     budget_amount: Decimal | None = None,
     status: str = ProjectStatus.ACTIVE,
+    opportunity: Any = None,
 ) -> Project:
     """A project for ``customer`` with the template's tasks, milestones (planned dates offset
     from ``start_date``), rates (effective from ``start_date``) and budget — all or nothing.
 
     The project bills from the customer's legal entity in the customer's currency. The
-    manager is assigned to it. Budgets given here override the template's.
+    manager is assigned to it. Budgets given here override the template's. ``opportunity``:
+    the won crm opportunity the project comes from, if any.
     """
     code = (code or "").strip().lower()
     if not code:
@@ -74,34 +78,10 @@ def project_create_from_template(
                 end_date=end_date,
                 manager=manager,
                 status=status,
+                opportunity=opportunity,
             )
             Assignment.objects.create(project=project, person=manager, role="Project manager")
-            Task.objects.bulk_create(
-                Task(project=project, name=t.name, billable=t.billable)
-                for t in template.tasks.all()
-            )
-            Milestone.objects.bulk_create(
-                Milestone(
-                    project=project,
-                    name=m.name,
-                    amount=m.amount,
-                    planned_date=start_date + dt.timedelta(days=m.day_offset),
-                    service_item_id=m.service_item_id,
-                    status=MilestoneStatus.PLANNED,
-                )
-                for m in template.milestones.all()
-            )
-            RateCard.objects.bulk_create(
-                RateCard(
-                    level=RateLevel.ROLE_ON_PROJECT if r.role else RateLevel.PROJECT,
-                    project=project,
-                    role=r.role,
-                    rate=r.rate,
-                    currency=project.currency,
-                    effective_from=start_date,
-                )
-                for r in template.rates.all()
-            )
+            _project_copy_template(project, template, start_date)
             audit_record(
                 action="project.created_from_template",
                 obj=project,
@@ -114,6 +94,77 @@ def project_create_from_template(
             f"A project with code {code} exists already.", fields={"code": "Already in use."}
         ) from exc
     return project
+
+
+def _project_copy_template(project: Project, template: ProjectTemplate, start: dt.date) -> None:
+    """The template's tasks, milestones (dates offset from ``start``) and rates, on ``project``."""
+    Task.objects.bulk_create(
+        Task(project=project, name=t.name, billable=t.billable) for t in template.tasks.all()
+    )
+    Milestone.objects.bulk_create(
+        Milestone(
+            project=project,
+            name=m.name,
+            amount=m.amount,
+            planned_date=start + dt.timedelta(days=m.day_offset),
+            service_item_id=m.service_item_id,
+            status=MilestoneStatus.PLANNED,
+        )
+        for m in template.milestones.all()
+    )
+    RateCard.objects.bulk_create(
+        RateCard(
+            level=RateLevel.ROLE_ON_PROJECT if r.role else RateLevel.PROJECT,
+            project=project,
+            role=r.role,
+            rate=r.rate,
+            currency=project.currency,
+            effective_from=start,
+        )
+        for r in template.rates.all()
+    )
+
+
+# --- what projects does for crm (registered in crm.hooks by ProjectsConfig.ready) -----------
+
+
+def project_create_for_opportunity(
+    *,
+    opportunity: Any,
+    template: ProjectTemplate,
+    customer: Any,
+    code: str,
+    name: str,
+    start_date: dt.date,
+    manager: Any,
+    actor: Any,
+) -> Project:
+    """The won opportunity's project, linked to it. crm's ``opportunity_win`` calls this
+    inside its transaction (on the locked opportunity), so both commit or neither does."""
+    return project_create_from_template(
+        template=template,
+        customer=customer,
+        code=code,
+        name=name,
+        start_date=start_date,
+        manager=manager,
+        actor=actor,
+        opportunity=opportunity,
+    )
+
+
+def opportunity_plan_set(*, opportunity: Any, template: ProjectTemplate | None) -> None:
+    """The template ``opportunity``'s project will start from (None: no plan any more).
+
+    Called by crm's opportunity services inside their transaction, on the locked opportunity;
+    they audit the change.
+    """
+    if template is None:
+        OpportunityPlan.objects.filter(opportunity=opportunity).delete()
+        return
+    OpportunityPlan.objects.update_or_create(
+        opportunity=opportunity, defaults={"template": template}
+    )
 
 
 def milestone_reach(
@@ -231,8 +282,6 @@ def rate_card_change(
 
 def project_manage_check(*, project: Project, actor: Any) -> None:
     """Only the project's manager, finance or an admin change a project (as on the pages)."""
-    from psa.kernel.roles import Role, has_role
-
     if not (has_role(actor, Role.FINANCE) or project.manager_id == getattr(actor, "pk", None)):
         raise errors.PermissionDenied("Only the project's manager or finance changes a project.")
 

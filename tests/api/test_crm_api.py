@@ -119,13 +119,13 @@ def test_a_read_token_reads_but_cannot_write(finance, uk):
     assert as_token(finance, "leads:create").get("/api/v1/crm/customers/").status_code == 403
 
 
-def test_api_token_create_command_prints_a_working_token(finance, uk):
+def test_the_create_api_token_command_prints_a_working_token(finance, uk):
     from io import StringIO
 
     from django.core.management import call_command
 
     out = StringIO()
-    call_command("api_token_create", user=finance.email, name="cli", scopes=["crm:read"],
+    call_command("create_api_token", user=finance.email, name="cli", scopes=["crm:read"],
                  stdout=out)  # fmt: skip
     client = as_user(finance)
     client.logout()

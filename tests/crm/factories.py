@@ -53,6 +53,7 @@ class LeadFormKeyFactory(factory.django.DjangoModelFactory):
 class OpportunityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Opportunity
+        skip_postgeneration_save = True
 
     customer = factory.SubFactory(CustomerFactory)
     legal_entity = factory.SelfAttribute("customer.legal_entity")
@@ -60,3 +61,11 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     value = "12000.00"
     currency = "GBP"
     probability = 50
+
+    @factory.post_generation
+    def project_template(self, create: bool, template: object, **kwargs: object) -> None:
+        """``project_template=``: the plan (projects.OpportunityPlan) the win starts from."""
+        if create and template is not None:
+            from projects.models import OpportunityPlan
+
+            OpportunityPlan.objects.create(opportunity=self, template=template)

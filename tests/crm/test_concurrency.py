@@ -11,8 +11,8 @@ import threading
 import pytest
 from django.db import connection
 
-from crm import services
 from crm.models import Lead, LeadSource
+from crm.services import leads as services
 from tests.ledger.factories import LegalEntityFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

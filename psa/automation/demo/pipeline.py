@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from crm.models import Contact, Lead, LeadFormKey, LeadSource, Opportunity
 from crm.services import company_domain
-from projects.models import ProjectTemplate
+from projects.models import OpportunityPlan, ProjectTemplate
 from psa.automation.demo.data import DEMO_LEADS
 from psa.automation.demo.report import SeedReport
 
@@ -67,7 +67,7 @@ def seed_crm(report: SeedReport, today: dt.date, users, entities, customers) -> 
         ("Northwind forecasting phase 2", leads["lena.park@northwind.example"],
          customers["Northwind Traders"], "proposal", "25000", 40, 45),
     ]:  # fmt: skip
-        _, created = Opportunity.objects.get_or_create(
+        opp, created = Opportunity.objects.get_or_create(
             legal_entity=entity,
             name=name,
             defaults={
@@ -79,7 +79,8 @@ def seed_crm(report: SeedReport, today: dt.date, users, entities, customers) -> 
                 "probability": probability,
                 "expected_close": today + dt.timedelta(days=days),
                 "owner": users["maria"],
-                "project_template": template,
             },
         )
+        if created and template is not None:
+            OpportunityPlan.objects.get_or_create(opportunity=opp, defaults={"template": template})
         report.bump("opportunities", int(created))
