@@ -1,8 +1,9 @@
 """Models that changed app keep their rows: a database of the previous layout, with data in
 it, migrates forward intact.
 
-The previous layout is the migration state main had before the floors (the kernel and the
-automation layer) were split: ``psa`` at 0007 held AutomationPolicy and JobRun.
+The previous layout is the migration state main had before the floors were split: ``psa`` at
+0007 held AutomationPolicy and JobRun, and ``crm.Opportunity`` pointed at its project and its
+project template (crm at 0005, projects at 0004).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.utils import timezone
 PREVIOUS = [
     ("psa", "0007_merge_0006_automation_policies_0006_updated_at"),
     ("automation", None),
+    ("crm", "0005_lead_email_upper_index"),
+    ("projects", "0004_updated_at"),
 ]
 
 
@@ -112,3 +115,41 @@ def test_the_move_is_reversible(previous_schema):
     with connection.cursor() as cursor:
         tables = connection.introspection.table_names(cursor)
     assert {"psa_jobrun", "psa_automationpolicy"} <= set(tables)
+
+
+def test_an_opportunitys_project_and_template_links_move_to_projects(previous_schema):
+    old = previous_schema
+    entity = old.get_model("ledger", "LegalEntity").objects.create(
+        code="acme", name="Acme", legal_name="Acme Ltd", country="GB", functional_currency="GBP"
+    )
+    customer = old.get_model("crm", "Customer").objects.create(
+        legal_entity=entity, name="Globex", country="GB", currency="GBP"
+    )
+    manager = old.get_model("psa", "User").objects.create(email="pm@example.test")
+    Template = old.get_model("projects", "ProjectTemplate")
+    discovery = Template.objects.create(
+        code="discovery", name="Discovery", billing_model="fixed_price"
+    )
+    project = old.get_model("projects", "Project").objects.create(
+        code="globex-disc", name="Discovery", customer=customer, legal_entity=entity,
+        billing_model="fixed_price", currency="GBP", start_date=dt.date(2026, 11, 2),
+        manager=manager,
+    )  # fmt: skip
+    Opportunity = old.get_model("crm", "Opportunity")
+    common = {"legal_entity": entity, "customer": customer, "currency": "GBP"}
+    won = Opportunity.objects.create(
+        name="Won", stage="won", project_template=discovery, project=project, **common
+    )
+    planned = Opportunity.objects.create(name="Planned", project_template=discovery, **common)
+    bare = Opportunity.objects.create(name="Bare", **common)
+
+    new = _migrate(_latest())
+
+    assert "project_id" not in {f.attname for f in new.get_model("crm", "Opportunity")._meta.fields}
+    Project = new.get_model("projects", "Project")
+    assert Project.objects.get(pk=project.pk).opportunity_id == won.pk
+    plans = dict(
+        new.get_model("projects", "OpportunityPlan").objects.values_list("opportunity", "template")
+    )
+    assert plans == {won.pk: discovery.pk, planned.pk: discovery.pk}
+    assert not Project.objects.filter(opportunity_id__in=[planned.pk, bare.pk]).exists()
