@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -12,29 +11,19 @@ from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, permissions, renderers, serializers, status
+from rest_framework import exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils import encoders
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
+
+# Re-exported: billing.api renders with it next to its PDF renderer.
+from psa.kernel.api_render import JSONRenderer as JSONRenderer
+from psa.kernel.api_render import MoneySafeEncoder as MoneySafeEncoder
 from psa.kernel.etag import etag_of, etag_require
 from psa.kernel.roles import Role, has_role
-
-
-class MoneySafeEncoder(encoders.JSONEncoder):
-    """DRF's encoder turns a bare Decimal into a float; money must never be a float."""
-
-    def default(self, obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            return str(obj)
-        return super().default(obj)
-
-
-class JSONRenderer(renderers.JSONRenderer):
-    encoder_class = MoneySafeEncoder
 
 
 def role_permission(*roles: str) -> type[permissions.BasePermission]:

@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/minute")},
     "DEFAULT_PAGINATION_CLASS": "psa.kernel.api_auth.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": ["psa.kernel.api.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["psa.kernel.api_render.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "psa.kernel.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
