@@ -12,7 +12,6 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -35,11 +34,9 @@ from projects.models import (
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
-    ETagMixin,
+    ETagDetailView,
     SlugRelated,
     UpdatedSinceFilterSet,
-    etag_detail_schema,
-    if_match_schema,
     role_permission,
 )
 from psa.kernel.roles import Role
@@ -150,30 +147,21 @@ class ProjectListCreate(ProjectApi, generics.ListAPIView):
         return Response(ProjectSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 
-class ProjectDetail(ProjectApi, ETagMixin, generics.GenericAPIView):
+class ProjectDetail(ProjectApi, ETagDetailView):
     serializer_class = ProjectSerializer
+    change_serializer = ProjectChangeIn
 
-    def _get(self, code: str) -> Project:
-        visible = selectors.project_list_visible_to(self.request.user).filter(code=code)
+    def fetch(self, request: Request, **kwargs: Any) -> Project:
+        visible = selectors.project_list_visible_to(request.user).filter(code=kwargs["code"])
         project = selectors.with_hours(visible).first()
         if project is None:
             raise errors.NotFound("No such project.")
         return project
 
-    @etag_detail_schema(responses=ProjectSerializer)
-    def get(self, request: Request, code: str) -> Response:
-        project = self._get(code)
-        return self.with_etag(Response(ProjectSerializer(project).data), project)
-
-    @if_match_schema(request=ProjectChangeIn, responses=ProjectSerializer)
-    def patch(self, request: Request, code: str) -> Response:
-        data = ProjectChangeIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            project = self.locked(_project(request, code))
-            services.project_update(project=project, actor=request.user, **data.validated_data)
-        project = self._get(code)
-        return self.with_etag(Response(ProjectSerializer(project).data), project)
+    def change(self, obj: Project, *, actor: Any, expected_etag: str | None, data: dict) -> Any:
+        return services.project_update(
+            project=obj, actor=actor, expected_etag=expected_etag, **data
+        )
 
 
 # --- tasks and assignments ----------------------------------------------------------------
@@ -382,26 +370,17 @@ def _milestone(request: Request, pk: int) -> Milestone:
     return milestone
 
 
-class MilestoneDetail(ProjectApi, ETagMixin, generics.GenericAPIView):
+class MilestoneDetail(ProjectApi, ETagDetailView):
     serializer_class = MilestoneSerializer
+    change_serializer = MilestoneChangeIn
 
-    @etag_detail_schema(responses=MilestoneSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        milestone = _milestone(request, pk)
-        return self.with_etag(Response(MilestoneSerializer(milestone).data), milestone)
+    def fetch(self, request: Request, **kwargs: Any) -> Milestone:
+        return _milestone(request, kwargs["pk"])
 
-    @if_match_schema(request=MilestoneChangeIn, responses=MilestoneSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
-        data = MilestoneChangeIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        milestone = _milestone(request, pk)
-        with transaction.atomic():
-            self.locked(milestone)
-            services.milestone_update(
-                milestone=milestone, actor=request.user, **data.validated_data
-            )
-        milestone = _milestone(request, pk)
-        return self.with_etag(Response(MilestoneSerializer(milestone).data), milestone)
+    def change(self, obj: Milestone, *, actor: Any, expected_etag: str | None, data: dict) -> Any:
+        return services.milestone_update(
+            milestone=obj, actor=actor, expected_etag=expected_etag, **data
+        )
 
 
 class MilestoneReach(ProjectApi, generics.GenericAPIView):

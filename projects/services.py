@@ -24,7 +24,9 @@ from projects.models import (
 )
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 from psa.kernel.roles import Role, has_role
+from psa.kernel.updates import model_update
 
 
 def project_create_from_template(
@@ -289,8 +291,13 @@ def project_manage_check(*, project: Project, actor: Any) -> None:
 PROJECT_FIELDS = ("name", "status", "end_date", "budget_hours", "budget_amount", "allow_all_users")
 
 
-def project_update(*, project: Project, actor: Any, **changes: Any) -> Project:
-    """Change a project's name, status, end date, budgets or openness to all users."""
+def project_update(
+    *, project: Project, actor: Any, expected_etag: str | None = None, **changes: Any
+) -> Project:
+    """Change a project's name, status, end date, budgets or openness to all users.
+
+    ``expected_etag`` (an API client's If-Match) must name the project as it is when locked.
+    """
     unknown = set(changes) - set(PROJECT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown project fields: {sorted(unknown)}")
@@ -305,21 +312,13 @@ def project_update(*, project: Project, actor: Any, **changes: Any) -> Project:
             problems[money] = "Cannot be negative."
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
+        etag_require(locked, expected_etag)
         end = changes.get("end_date", locked.end_date)
         if end is not None and end < locked.start_date:
             problems["end_date"] = "The project ends before it starts."
         if problems:
             raise errors.ValidationFailed("Please correct the highlighted fields.", fields=problems)
-        before = {k: getattr(locked, k) for k in changes}
-        for name, value in changes.items():
-            setattr(locked, name, value.strip() if isinstance(value, str) else value)
-        locked.save(update_fields=[*changes, "updated_at"])
-        changed = {k: str(getattr(locked, k)) for k in changes if before[k] != getattr(locked, k)}
-        if changed:
-            audit_record(
-                action="project.updated", obj=locked, actor=actor,
-                before={k: str(before[k]) for k in changed}, after=changed,
-            )  # fmt: skip
+        model_update(instance=locked, data=changes, action="project.updated", actor=actor)
     return locked
 
 
@@ -361,11 +360,16 @@ def milestone_update(
     name: str | None = None,
     amount: Decimal | None = None,
     planned_date: dt.date | None = None,
+    expected_etag: str | None = None,
 ) -> Milestone:
-    """Change a planned milestone; a reached or invoiced one is history and stays as it is."""
+    """Change a planned milestone; a reached or invoiced one is history and stays as it is.
+
+    ``expected_etag`` (an API client's If-Match) must name the milestone as it is when locked.
+    """
     project_manage_check(project=milestone.project, actor=actor)
     with transaction.atomic():
         locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        etag_require(locked, expected_etag)
         if locked.status != MilestoneStatus.PLANNED:
             raise errors.Conflict(
                 f"The milestone is {locked.get_status_display().lower()}.",

@@ -19,7 +19,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
 from psa.kernel.etag import etag_of, etag_require
-from psa.kernel.renderers import JSONRenderer as JSONRenderer  # the API base re-exports it
+
+# Re-exported: billing.api renders with it next to its PDF renderer.
+from psa.kernel.renderers import JSONRenderer as JSONRenderer
 from psa.kernel.roles import Role, has_role
 
 

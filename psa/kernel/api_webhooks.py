@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -14,10 +15,9 @@ from rest_framework.views import APIView
 
 from psa.kernel.api import (
     FILTER_BACKENDS,
-    ETagMixin,
+    ETagDetailView,
     UpdatedSinceFilterSet,
     UtcDateTimeFilter,
-    etag_detail_schema,
     if_match_schema,
 )
 from psa.kernel.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -107,33 +107,28 @@ class SubscriptionListCreate(WebhookApi, generics.ListAPIView):
         return Response(SubscriptionCreated(subscription).data, status=status.HTTP_201_CREATED)
 
 
-class SubscriptionDetail(WebhookApi, ETagMixin, generics.GenericAPIView):
+class SubscriptionDetail(WebhookApi, ETagDetailView):
     serializer_class = SubscriptionSerializer
+    change_serializer = SubscriptionUpdateIn
 
     def get_queryset(self):
         return WebhookSubscription.objects.filter(owner=self.request.user)
 
-    @etag_detail_schema(responses=SubscriptionSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        row = self.get_object()
-        return self.with_etag(Response(SubscriptionSerializer(row).data), row)
+    def fetch(self, request: Request, **kwargs: Any) -> WebhookSubscription:
+        return self.get_object()
 
-    @if_match_schema(request=SubscriptionUpdateIn, responses=SubscriptionSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
-        data = SubscriptionUpdateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            row = self.locked(self.get_object())
-            row = webhook_subscription_update(
-                subscription=row, actor=request.user, **data.validated_data
-            )
-        return self.with_etag(Response(SubscriptionSerializer(row).data), row)
+    def change(
+        self, obj: WebhookSubscription, *, actor: Any, expected_etag: str | None, data: dict
+    ) -> WebhookSubscription:
+        return webhook_subscription_update(
+            subscription=obj, actor=actor, expected_etag=expected_etag, **data
+        )
 
     @if_match_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        with transaction.atomic():
-            row = self.locked(self.get_object())
-            webhook_unsubscribe(subscription=row, actor=request.user)
+        webhook_unsubscribe(
+            subscription=self.get_object(), actor=request.user, expected_etag=self.expected_etag
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from psa.kernel import delivery, errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 from psa.kernel.models import User, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.roles import Role, has_role
@@ -80,12 +81,16 @@ def webhook_subscription_update(
     events: list[str] | None = None,
     description: str | None = None,
     is_active: bool | None = None,
+    expected_etag: str | None = None,
 ) -> WebhookSubscription:
-    """Change a subscription's address, events, description or pause it (owner only)."""
+    """Change a subscription's address, events, description or pause it (owner only).
+
+    ``expected_etag`` (If-Match) must name the subscription as it is now (412 otherwise)."""
     if subscription.owner_id != actor.pk:
         raise errors.NotFound("No such webhook.")
     with transaction.atomic():
         row = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        etag_require(row, expected_etag)
         before = {"url": row.url, "events": row.events, "is_active": row.is_active}
         changed: list[str] = []
         if url is not None:
@@ -103,10 +108,17 @@ def webhook_subscription_update(
     return row
 
 
-def webhook_unsubscribe(*, subscription: WebhookSubscription, actor: Any) -> None:
+def webhook_unsubscribe(
+    *, subscription: WebhookSubscription, actor: Any, expected_etag: str | None = None
+) -> None:
+    """Stop a subscription (owner only); ``expected_etag`` as in the update (412)."""
     if subscription.owner_id != actor.pk:
         raise errors.NotFound("No such webhook.")
     with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().filter(pk=subscription.pk)
+        row = locked.first()
+        if row is not None:
+            etag_require(row, expected_etag)
         WebhookSubscription.objects.filter(pk=subscription.pk).update(
             is_active=False, updated_at=timezone.now()
         )

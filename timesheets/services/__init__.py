@@ -23,6 +23,7 @@ from timesheets.services.policies import (
 )
 from timesheets.services.weeks import (
     hours_parse,
+    time_cells_save,
     time_entry_save,
     week_copy_previous,
     week_submit,
@@ -38,6 +39,7 @@ __all__ = [
     "expenses_decide",
     "hours_parse",
     "receipt_check",
+    "time_cells_save",
     "time_entry_save",
     "week_approve",
     "week_auto_approve",

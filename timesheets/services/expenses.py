@@ -13,6 +13,7 @@ from django.db import transaction
 from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 from psa.kernel.validators import decimal_input
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
@@ -160,14 +161,18 @@ def expense_update(
     description: str | None = None,
     billable: bool | None = None,
     markup_percent: object = None,
+    expected_etag: str | None = None,
 ) -> Expense:
-    """Change your own draft (or rejected) expense; submitted ones are locked like time."""
+    """Change your own draft (or rejected) expense; submitted ones are locked like time.
+
+    ``expected_etag`` (If-Match) must name the expense as it is now (412 otherwise)."""
     from timesheets.models import EntryStatus
 
     if actor.pk != expense.person_id:
         raise errors.PermissionDenied("You can only change your own expenses.")
     with transaction.atomic():
         row = Expense.objects.select_for_update().get(pk=expense.pk)
+        etag_require(row, expected_etag)
         if row.status not in (EntryStatus.DRAFT, EntryStatus.REJECTED):
             raise errors.Conflict(
                 f"This expense is {row.get_status_display().lower()} and locked.",

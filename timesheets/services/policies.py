@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 from psa.kernel.roles import Role, has_role
 from timesheets.models import ApprovalPolicy
 
@@ -72,11 +73,15 @@ def approval_policy_create(
     return policy
 
 
-def approval_policy_update(*, actor: Any, policy: ApprovalPolicy, **changes: Any) -> ApprovalPolicy:
+def approval_policy_update(
+    *, actor: Any, policy: ApprovalPolicy, expected_etag: str | None = None, **changes: Any
+) -> ApprovalPolicy:
+    """Change a policy; ``expected_etag`` (If-Match) must name it as it is now (412)."""
     approval_policy_check(actor=actor, project=policy.project, customer=policy.customer)
-    _rules(changes)
     with transaction.atomic():
         row = ApprovalPolicy.objects.select_for_update().get(pk=policy.pk)
+        etag_require(row, expected_etag)
+        _rules(changes)
         before = {k: str(getattr(row, k)) for k in changes}
         for name, value in changes.items():
             setattr(row, name, value)
@@ -86,10 +91,17 @@ def approval_policy_update(*, actor: Any, policy: ApprovalPolicy, **changes: Any
     return row
 
 
-def approval_policy_delete(*, actor: Any, policy: ApprovalPolicy) -> None:
-    """Remove a policy: the weeks it covered go to their manager again."""
+def approval_policy_delete(
+    *, actor: Any, policy: ApprovalPolicy, expected_etag: str | None = None
+) -> None:
+    """Remove a policy: the weeks it covered go to their manager again.
+
+    ``expected_etag`` (If-Match) must name it as it is now (412 otherwise)."""
     approval_policy_check(actor=actor, project=policy.project, customer=policy.customer)
     with transaction.atomic():
+        locked = ApprovalPolicy.objects.select_for_update().filter(pk=policy.pk).first()
+        if locked is not None:
+            etag_require(locked, expected_etag)
         audit_record(action="approval_policy.deleted", obj=policy, actor=actor,
                      before={k: str(getattr(policy, k)) for k in POLICY_FIELDS})  # fmt: skip
         ApprovalPolicy.objects.filter(pk=policy.pk).delete()
