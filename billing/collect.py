@@ -15,7 +15,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from billing import payments
@@ -30,8 +30,6 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from psa.automation.jobs import job_run
-from psa.automation.policies import PolicyBook
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
@@ -56,54 +54,45 @@ def _autopay_method(customer_id: int) -> PaymentMethod | None:
     )
 
 
-def collect_due(*, today: dt.date) -> dict[str, int]:
-    """Apply customer credit to open invoices, then charge every invoice due by ``today``
-    whose customer consented to autopay: once, or again when a planned retry is due."""
-    with job_run("collect-due") as run:
-        credit_customers = (
-            CustomerCredit.objects.values("customer_id", "currency")
-            .annotate(balance=Sum("amount"))
-            .filter(balance__gt=0)
+def customer_credits_apply(*, actor_label: str = "job:collect") -> None:
+    """Apply every customer's unused credit to their open invoices, oldest due first."""
+    credit_customers = (
+        CustomerCredit.objects.values("customer_id", "currency")
+        .annotate(balance=Sum("amount"))
+        .filter(balance__gt=0)
+    )
+    for row in credit_customers:
+        for invoice in Invoice.objects.filter(
+            customer_id=row["customer_id"], currency=row["currency"],
+            kind=InvoiceKind.INVOICE, status__in=payments.OPEN,
+        ).order_by("due_date", "pk"):  # fmt: skip
+            payments.credit_apply(invoice=invoice, actor_label=actor_label)
+
+
+def autopay_candidates(*, today: dt.date) -> list[tuple[Invoice, bool]]:
+    """Open invoices due by ``today`` whose customer consented to autopay and that have no
+    attempt in flight, each with whether a charge is due now (first try, or a planned retry
+    that has come due; False when stopped or waiting for the customer)."""
+    consented = PaymentMethod.objects.filter(
+        customer=OuterRef("customer_id"), is_active=True, autopay_consent_at__isnull=False
+    )
+    in_flight = PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status__in=IN_FLIGHT)
+    candidates = (
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE, status__in=payments.OPEN, due_date__lte=today
         )
-        for row in credit_customers:
-            for invoice in Invoice.objects.filter(
-                customer_id=row["customer_id"], currency=row["currency"],
-                kind=InvoiceKind.INVOICE, status__in=payments.OPEN,
-            ).order_by("due_date", "pk"):  # fmt: skip
-                payments.credit_apply(invoice=invoice, actor_label="job:collect")
-        consented = PaymentMethod.objects.filter(
-            customer=OuterRef("customer_id"), is_active=True, autopay_consent_at__isnull=False
-        )
-        in_flight = PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status__in=IN_FLIGHT)
-        candidates = (
-            Invoice.objects.filter(
-                kind=InvoiceKind.INVOICE, status__in=payments.OPEN, due_date__lte=today
-            )
-            .filter(Exists(consented))
-            .exclude(Exists(in_flight))
-            .order_by("due_date", "pk")
-        )
-        last_attempts = _last_off_session(list(candidates.values_list("pk", flat=True)))
-        cutoff = _end_of(today)
-        book = PolicyBook()
-        for invoice in candidates.select_related("customer"):
-            if not book.for_invoice(invoice).autopay:
-                run.skipped()  # the firm's automation policy keeps collection with people
-                continue
-            last = last_attempts.get(invoice.pk)
-            if last is not None and (last.next_retry_at is None or last.next_retry_at > cutoff):
-                run.skipped()  # stopped, waiting for the customer, or the retry is not due
-                continue
-            try:
-                attempt = attempt_start(invoice=invoice)
-                if attempt is None:
-                    run.skipped()
-                    continue
-                attempt_send(attempt=attempt, today=today)
-                run.processed()
-            except Exception as exc:
-                run.failed(invoice, exc)
-    return run.counts
+        .filter(Exists(consented))
+        .exclude(Exists(in_flight))
+        .order_by("due_date", "pk")
+    )
+    last_attempts = _last_off_session(list(candidates.values_list("pk", flat=True)))
+    cutoff = _end_of(today)
+    out = []
+    for invoice in candidates.select_related("customer"):
+        last = last_attempts.get(invoice.pk)
+        waiting = last is not None and (last.next_retry_at is None or last.next_retry_at > cutoff)
+        out.append((invoice, not waiting))
+    return out
 
 
 def _last_off_session(invoice_ids: list[int]) -> dict[int, PaymentAttempt]:
@@ -245,7 +234,7 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
     audit_record(action="payment_attempt.retried", obj=attempt.invoice, actor=actor,
                  after={"attempt": attempt.pk, "status": attempt.status})  # fmt: skip
     if attempt.status in IN_FLIGHT:
-        return _recheck(attempt)
+        return attempt_recheck(attempt)
     if attempt.status == AttemptStatus.FAILED and attempt.kind == AttemptKind.OFF_SESSION:
         new = attempt_start(invoice=attempt.invoice)
         if new is None:
@@ -261,7 +250,7 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
     )
 
 
-def _recheck(attempt: PaymentAttempt) -> PaymentAttempt:
+def attempt_recheck(attempt: PaymentAttempt) -> PaymentAttempt:
     """An in-flight attempt: re-send its charge with the same key if Stripe never answered,
     else re-read what Stripe knows."""
     if attempt.kind == AttemptKind.OFF_SESSION and not attempt.payment_intent_id:
@@ -270,21 +259,13 @@ def _recheck(attempt: PaymentAttempt) -> PaymentAttempt:
     return PaymentAttempt.objects.get(pk=attempt.pk)
 
 
-def attempts_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Re-check attempts stuck in flight (lost webhook, unknown outcome)."""
-    now = now or timezone.now()
-    with job_run("reconcile-payment-attempts") as run:
-        stuck = PaymentAttempt.objects.filter(
-            status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
-        ).exclude(
-            # An open Checkout page is not stuck: the customer may pay until it expires (24 h).
-            kind=AttemptKind.CHECKOUT, status=AttemptStatus.CREATED,
-            created_at__gt=now - CHECKOUT_LIFETIME,
-        )  # fmt: skip
-        for attempt in stuck.exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True):
-            try:
-                _recheck(attempt)
-                run.processed()
-            except Exception as exc:
-                run.failed(attempt, exc)
-    return run.counts
+def attempts_stuck(*, now: dt.datetime) -> QuerySet[PaymentAttempt]:
+    """Attempts stuck in flight (lost webhook, unknown outcome) that a re-check can settle."""
+    stuck = PaymentAttempt.objects.filter(
+        status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
+    ).exclude(
+        # An open Checkout page is not stuck: the customer may pay until it expires (24 h).
+        kind=AttemptKind.CHECKOUT, status=AttemptStatus.CREATED,
+        created_at__gt=now - CHECKOUT_LIFETIME,
+    )  # fmt: skip
+    return stuck.exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True)

@@ -26,8 +26,6 @@ from billing.models import (
 )
 from billing.payments import OPEN
 from ledger.models import LegalEntity
-from psa.automation.jobs import job_run
-from psa.automation.policies import PolicyBook
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.queue import enqueue_on_commit
@@ -121,40 +119,27 @@ def _level_reached(levels: list[DunningLevel], due: dt.date, today: dt.date) -> 
     return reached[-1] if reached else None
 
 
-def dunning_run(*, today: dt.date) -> dict[str, int]:
-    """Send each open invoice the highest level it has reached and not yet had."""
+def dunning_due(*, today: dt.date) -> list[tuple[Invoice, DunningLevel | None]]:
+    """Open invoices of entities with dunning levels that may have reached one, each with the
+    highest level reached and not yet sent (None: nothing to send now)."""
     levels_by_entity: dict[int, list[DunningLevel]] = {}
     for level in DunningLevel.objects.filter(is_active=True).order_by("days_from_due"):
         levels_by_entity.setdefault(level.legal_entity_id, []).append(level)
-    with job_run("dunning") as run:
-        if not levels_by_entity:
-            return run.counts
-        earliest = min(lv[0].days_from_due for lv in levels_by_entity.values())
-        sent = set(DunningReminder.objects.filter(
-            invoice__status__in=OPEN).values_list("invoice_id", "level_id"))  # fmt: skip
-        invoices = Invoice.objects.filter(
-            kind=InvoiceKind.INVOICE, status__in=OPEN,
-            legal_entity_id__in=list(levels_by_entity),
-            due_date__lte=today - dt.timedelta(days=earliest),
-        ).order_by("due_date", "pk")  # fmt: skip
-        book = PolicyBook()
-        for invoice in invoices:
-            if not book.for_invoice(invoice).dunning:
-                run.skipped()  # the automation policy keeps reminders with people
-                continue
-            level = _level_reached(levels_by_entity[invoice.legal_entity_id], invoice.due_date,
-                                   today)  # fmt: skip
-            if level is None or (invoice.pk, level.pk) in sent:
-                run.skipped()
-                continue
-            try:
-                if dunning_remind(invoice=invoice, level=level, today=today):
-                    run.processed()
-                else:
-                    run.skipped()
-            except Exception as exc:
-                run.failed(invoice, exc)
-    return run.counts
+    if not levels_by_entity:
+        return []
+    earliest = min(lv[0].days_from_due for lv in levels_by_entity.values())
+    sent = set(DunningReminder.objects.filter(
+        invoice__status__in=OPEN).values_list("invoice_id", "level_id"))  # fmt: skip
+    invoices = Invoice.objects.filter(
+        kind=InvoiceKind.INVOICE, status__in=OPEN,
+        legal_entity_id__in=list(levels_by_entity),
+        due_date__lte=today - dt.timedelta(days=earliest),
+    ).order_by("due_date", "pk")  # fmt: skip
+    out: list[tuple[Invoice, DunningLevel | None]] = []
+    for invoice in invoices:
+        level = _level_reached(levels_by_entity[invoice.legal_entity_id], invoice.due_date, today)
+        out.append((invoice, None if level is None or (invoice.pk, level.pk) in sent else level))
+    return out
 
 
 def dunning_remind(

@@ -20,6 +20,12 @@ class StripeNotConfigured(RuntimeError):
     pass
 
 
+# What a call to Stripe may raise when Stripe (or its configuration) is the problem: callers
+# that must go on past one failing item catch these, never a bare Exception.
+GatewayError = stripe.StripeError
+GATEWAY_ERRORS: tuple[type[Exception], ...] = (stripe.StripeError, StripeNotConfigured)
+
+
 def stripe_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 

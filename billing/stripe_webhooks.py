@@ -80,24 +80,13 @@ def stripe_event_process(*, event_id: str) -> bool:
     return True
 
 
-def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
-    """The sweep: process whatever the after-commit tasks did not (a worker died, Stripe was
-    down). Recorded as a job run."""
-    from psa.automation.jobs import job_run
-
-    with job_run("stripe-events-pending") as run:
-        ids = list(
-            StripeEvent.objects.filter(processed_at__isnull=True)
-            .order_by("received_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        for event_id in ids:
-            try:
-                stripe_event_process(event_id=event_id)
-                run.processed()
-            except Exception as exc:
-                run.failed(event_id, exc)
-    return run.counts
+def stripe_events_pending(*, limit: int = 200) -> list[str]:
+    """Ids of stored events not processed yet (a worker died, Stripe was down), oldest first."""
+    return list(
+        StripeEvent.objects.filter(processed_at__isnull=True)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 # --- handlers: each re-reads its object -------------------------------------------------------

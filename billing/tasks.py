@@ -57,36 +57,6 @@ def process_stripe_event(self, event_id: str) -> None:
         _retrying(self, exc)
 
 
-@shared_task(name="billing.tasks.process_pending_stripe_events", ignore_result=True)
-def process_pending_stripe_events() -> dict:
-    from billing.stripe_webhooks import stripe_events_process_pending
-
-    return stripe_events_process_pending()
-
-
-@shared_task(name="billing.tasks.collect_due", ignore_result=True)
-def collect_due() -> dict:
-    from billing.collect import collect_due as run
-    from psa.kernel import clock
-
-    return run(today=clock.today())
-
-
-@shared_task(name="billing.tasks.reconcile_attempts", ignore_result=True)
-def reconcile_attempts() -> dict:
-    from billing.collect import attempts_reconcile
-
-    return attempts_reconcile()
-
-
-@shared_task(name="billing.tasks.dunning_run", ignore_result=True)
-def dunning_run() -> dict:
-    from billing.dunning import dunning_run as run
-    from psa.kernel import clock
-
-    return run(today=clock.today())
-
-
 @shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
 def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
     from billing.payment_mail import autopay_notice_send

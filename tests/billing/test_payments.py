@@ -6,7 +6,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.collect import collect_due
 from billing.models import CustomerCredit, InvoiceStatus, Payment, WriteOff
 from billing.payments import (
     credit_apply,
@@ -18,6 +17,7 @@ from billing.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
+from psa.automation.sweeps import collect_due
 from psa.kernel import errors
 from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.collect import attempt_send, collect_due, payment_attempt_retry
+from billing.collect import attempt_send, payment_attempt_retry
 from billing.models import (
     AttemptStatus,
     Dispute,
@@ -29,6 +29,7 @@ from billing.stripe_webhooks import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
 from psa.automation.models import JobRun
+from psa.automation.sweeps import collect_due
 from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401
     DUE,
@@ -299,7 +300,7 @@ def test_zero_decimal_currencies_are_charged_in_whole_yen(firm, fake_stripe, aut
 def test_an_event_whose_processing_failed_is_picked_up_by_the_sweep(
     client, invoice, autopay, fake_stripe
 ):
-    from billing.stripe_webhooks import stripe_events_process_pending
+    from psa.automation.sweeps import stripe_events_process_pending
 
     autopay()
     collect_due(today=DUE)
@@ -361,8 +362,8 @@ def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
 def test_the_reconcile_sweep_settles_stuck_attempts_without_a_webhook(
     client, invoice, autopay, fake_stripe
 ):
-    from billing.collect import attempts_reconcile
     from billing.stripe_gateway import checkout_session_expire
+    from psa.automation.sweeps import attempts_reconcile
 
     autopay()
     fake_stripe.script("POST", "/v1/payment_intents", {"status": 500})

@@ -108,8 +108,8 @@ def test_two_collect_sweeps_at_once_charge_the_card_once(invoice, fake_stripe):
 
     from django.utils import timezone
 
-    from billing.collect import collect_due
     from billing.models import PaymentMethod, StripeCustomer
+    from psa.automation.sweeps import collect_due
 
     StripeCustomer.objects.create(customer=invoice.customer, stripe_customer_id="cus_test_nw")
     PaymentMethod.objects.create(customer=invoice.customer, stripe_payment_method_id="pm_card_visa",
