@@ -9,7 +9,7 @@ from billing.models import Invoice
 
 @shared_task(name="billing.tasks.render_invoice_pdf", ignore_result=True, max_retries=3)
 def render_invoice_pdf(invoice_id: int) -> str:
-    from billing.pdf import invoice_pdf_store
+    from billing.services.pdf import invoice_pdf_store
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     return invoice_pdf_store(invoice).pdf.name
@@ -19,7 +19,7 @@ def render_invoice_pdf(invoice_id: int) -> str:
 def send_invoice_email(self, invoice_id: int) -> None:
     """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
     with backoff, and after the last try it is recorded on the invoice for finance to see."""
-    from billing.mail import invoice_email_send
+    from billing.services.mail import invoice_email_send
     from psa.kernel.audit import audit_record
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
@@ -49,7 +49,7 @@ def process_stripe_event(self, event_id: str) -> None:
     sweep picks up whatever is still pending)."""
     import stripe
 
-    from billing.stripe_webhooks import stripe_event_process
+    from billing.services.stripe_events import stripe_event_process
 
     try:
         stripe_event_process(event_id=event_id)
@@ -59,7 +59,7 @@ def process_stripe_event(self, event_id: str) -> None:
 
 @shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
 def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
-    from billing.payment_mail import autopay_notice_send
+    from billing.services.payment_mail import autopay_notice_send
 
     try:
         autopay_notice_send(attempt_id=attempt_id, kind=kind)
@@ -71,7 +71,7 @@ def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
     bind=True, name="billing.tasks.send_dunning_reminder", ignore_result=True, max_retries=8
 )
 def send_dunning_reminder(self, reminder_id: int) -> None:
-    from billing.payment_mail import dunning_reminder_send
+    from billing.services.payment_mail import dunning_reminder_send
 
     try:
         dunning_reminder_send(reminder_id=reminder_id)

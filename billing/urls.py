@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from billing import payment_views, views
+from billing.views import invoices as views
+from billing.views import payments as payment_views
 
 app_name = "billing"
 urlpatterns = [

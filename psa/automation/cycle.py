@@ -17,8 +17,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
-from billing.recurring import revenue_recognise
 from billing.services import billing_run_execute, invoice_issue, invoice_recipient, invoice_send
+from billing.services.recurring import revenue_recognise
 from crm.models import Customer
 from projects.models import Milestone, MilestoneStatus, Project
 from projects.services import milestone_reach

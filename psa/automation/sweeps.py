@@ -15,7 +15,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from billing import collect, dunning, stripe_webhooks
+from billing.services import collect, dunning
+from billing.services import stripe_events as stripe_webhooks
 from psa.automation.jobs import job_run
 from psa.automation.policies import PolicyBook
 

@@ -7,13 +7,13 @@ from decimal import Decimal as D
 import pytest
 
 from billing.models import CustomerCredit, InvoiceStatus, Payment, WriteOff
-from billing.payments import (
+from billing.services.payments import (
     credit_apply,
     credit_balance,
     invoice_write_off,
     payment_record,
 )
-from billing.refunds import payment_refund
+from billing.services.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role

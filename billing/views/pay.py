@@ -15,10 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import payments
-from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
+from billing.services import gateway, payments
 from psa.kernel import errors
 from psa.kernel.views import client_ip
 
@@ -143,7 +142,7 @@ def pay_pdf(request: HttpRequest, token: str) -> HttpResponse:
     except errors.DomainError:
         return _limited(request)
     if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
-        from billing.pdf import invoice_pdf_store
+        from billing.services.pdf import invoice_pdf_store
 
         invoice_pdf_store(invoice)
     response = FileResponse(

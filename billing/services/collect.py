@@ -18,8 +18,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
-from billing import payments
-from billing import stripe_gateway as gateway
 from billing.models import (
     IN_FLIGHT,
     AttemptKind,
@@ -30,6 +28,7 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
+from billing.services import gateway, payments
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units

@@ -20,9 +20,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import payments, refunds
-from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, PaymentAttempt, PaymentMethod, StripeCustomer, StripeEvent
+from billing.services import gateway, payments, refunds
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +117,7 @@ def _on_checkout_session(obj: dict) -> None:
 
 
 def _on_payment_intent(obj: dict) -> None:
-    from billing.collect import attempt_follow_up
+    from billing.services.collect import attempt_follow_up
 
     pi = gateway.payment_intent_retrieve(obj["id"])
     attempt = payments.attempt_for_intent(pi)

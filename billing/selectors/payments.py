@@ -9,8 +9,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import IN_FLIGHT, AttemptKind, AttemptStatus, Payment, PaymentAttempt
-from billing.payments import OPEN
-from billing.selectors import invoice_list_visible_to
+from billing.selectors.invoices import invoice_list_visible_to
+from billing.services.payments import OPEN
 
 STUCK_AFTER = dt.timedelta(minutes=30)
 
@@ -50,7 +50,7 @@ def attempts_needing_attention(
 def invoice_payments(invoice: Any) -> dict[str, Any]:
     """The payment side of the invoice page: payments with refunds, attempts, write-offs,
     the customer's credit, and which actions apply."""
-    from billing.payments import credit_balance
+    from billing.services.payments import credit_balance
 
     return {
         "payments": list(

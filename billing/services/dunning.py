@@ -24,7 +24,7 @@ from billing.models import (
     InvoiceLine,
     LineKind,
 )
-from billing.payments import OPEN
+from billing.services.payments import OPEN
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.audit import audit_record

@@ -28,7 +28,6 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from billing import sources
 from billing.models import (
     BillingRun,
     BillingRunStatus,
@@ -45,6 +44,7 @@ from billing.models import (
     TaxRate,
     TimeEntryBilling,
 )
+from billing.services import sources
 from crm.models import Customer, TaxTreatment
 from ledger import rules
 from ledger.models import LegalEntity

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from billing import stripe_gateway as gateway
 from billing.models import (
     CustomerCredit,
     Dispute,
@@ -26,7 +25,8 @@ from billing.models import (
     Refund,
     RefundStatus,
 )
-from billing.payments import ZERO, _amount, _rate, _settle, credit_balance
+from billing.services import gateway
+from billing.services.payments import ZERO, _amount, _rate, _settle, credit_balance
 from crm.models import Customer
 from ledger import rules
 from ledger.services import journal_post

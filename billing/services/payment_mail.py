@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
-from billing.selectors import _pay_url
+from billing.selectors.invoices import _pay_url
 from billing.services import invoice_recipient
 from psa.kernel.models import User
 from psa.kernel.roles import Role

@@ -22,7 +22,8 @@ from rest_framework import generics, renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import api_usage, selectors, services
+from billing import selectors, services
+from billing.api import usage as api_usage
 from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from crm.models import Customer
 from ledger.models import LegalEntity
@@ -386,7 +387,7 @@ class InvoicePdf(BillingApi, generics.GenericAPIView):
     )
     def get(self, request: Request, pk: int) -> Any:
         """The invoice's PDF; rendered now if it has not been stored yet (a draft: a preview)."""
-        from billing.pdf import invoice_pdf_store, render_invoice_pdf
+        from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 
         invoice = _invoice(request, pk)
         if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):

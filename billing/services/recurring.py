@@ -30,7 +30,7 @@ from billing.models import (
     ScheduleBilling,
     UsageQuantity,
 )
-from billing.sources import fee_periods
+from billing.services.sources import fee_periods
 from ledger import rules
 from ledger.services import journal_post
 from psa.kernel import errors

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors, services
 from billing.models import Invoice, InvoiceStatus
-from billing.payment_selectors import invoice_payments
-from billing.pdf import render_invoice_pdf
+from billing.selectors.payments import invoice_payments
+from billing.services.pdf import render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
 from psa.kernel import errors
@@ -119,7 +119,7 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             data = render_invoice_pdf(invoice)  # a draft's PDF is a preview: not stored
             return FileResponse(ContentFile(data), filename=f"draft-{invoice.pk}.pdf",
                                 content_type="application/pdf")  # fmt: skip
-        from billing.pdf import invoice_pdf_store
+        from billing.services.pdf import invoice_pdf_store
 
         invoice_pdf_store(invoice)
     return FileResponse(invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf",
@@ -185,8 +185,8 @@ def _project(pk: int) -> Any:
 def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
     """How a project bills: its terms (cap, milestones on planned date, prepaid fund), its
     recurring fees with the quantity per period, and what is billed so far."""
-    from billing import recurring, sources
     from billing.models import BillingTerms, FeeKind, RecurringFee, ScheduleBilling
+    from billing.services import recurring, sources
 
     project = _project(pk)
     error = None

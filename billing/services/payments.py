@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from billing import stripe_gateway as gateway
 from billing.models import (
     IN_FLIGHT,
     AttemptKind,
@@ -39,6 +38,7 @@ from billing.models import (
     StripeCustomer,
     WriteOff,
 )
+from billing.services import gateway
 from crm.models import Customer
 from ledger import rules
 from ledger.selectors import fx_rate_for
