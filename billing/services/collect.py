@@ -28,7 +28,7 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from billing.services import gateway, payments
+from billing.services import checkout, gateway, payments
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
@@ -114,11 +114,11 @@ def attempt_start(*, invoice: Invoice) -> PaymentAttempt | None:
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
             if locked.status not in payments.OPEN or locked.amount_due <= 0:
                 return None
-            number = payments._next_attempt_number(locked)
+            number = checkout.next_attempt_number(locked)
             return PaymentAttempt.objects.create(
                 invoice=locked, number=number, kind=AttemptKind.OFF_SESSION,
                 amount=locked.amount_due, currency=locked.currency, payment_method=method,
-                idempotency_key=payments._idempotency_key(locked, number),
+                idempotency_key=checkout.idempotency_key(locked, number),
             )  # fmt: skip
     except IntegrityError:
         return None  # another attempt is in flight (the partial unique index said so)
@@ -129,7 +129,7 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     ``today`` is the sweep's clock (retries are planned from it)."""
     attempt = PaymentAttempt.objects.select_related("invoice", "payment_method").get(pk=attempt.pk)
     invoice = attempt.invoice
-    customer_id = payments.stripe_customer_ensure(invoice.customer)
+    customer_id = checkout.stripe_customer_ensure(invoice.customer)
     params = {
         "amount": to_minor_units(attempt.amount, attempt.currency),
         "currency": attempt.currency.lower(),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
-from billing.services import gateway, payments
+from billing.services import checkout, gateway, payments
 from psa.kernel import errors
 from psa.kernel.views import client_ip
 
@@ -126,7 +126,7 @@ def pay_checkout(request: HttpRequest, token: str) -> HttpResponse:
         return _limited(request)
     pay_url = settings.PUBLIC_BASE_URL + reverse("pay", kwargs={"token": token})
     try:
-        url = payments.checkout_start(
+        url = checkout.checkout_start(
             invoice=invoice, pay_url=pay_url, save_card=request.POST.get("save_card") == "1",
             client_ip=client_ip(request) if client_ip(request) != "unknown" else None,
         )  # fmt: skip
