@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing.models import Invoice
+from psa.kernel.audit import audit_record
 
 
 @shared_task(name="billing.tasks.render_invoice_pdf", ignore_result=True, max_retries=3)
@@ -20,7 +21,6 @@ def send_invoice_email(self, invoice_id: int) -> None:
     """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
     with backoff, and after the last try it is recorded on the invoice for finance to see."""
     from billing.services.mail import invoice_email_send
-    from psa.kernel.audit import audit_record
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     try:

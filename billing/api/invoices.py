@@ -28,6 +28,7 @@ from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
+from projects.selectors import project_list_visible_to
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
@@ -454,7 +455,6 @@ class ProjectProfitability(BillingApi, generics.GenericAPIView):
         responses=ProfitabilityOut,
     )
     def get(self, request: Request) -> Response:
-        from projects.selectors import project_list_visible_to
 
         query = ProfitabilityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -11,8 +11,11 @@ from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from projects.selectors import entry_rate
 from psa.kernel import errors
+from psa.kernel.money import round_money
 from psa.kernel.roles import Role, has_role
+from timesheets.models import EntryStatus, TimeEntry
 
 
 def invoice_list_visible_to(user: Any) -> QuerySet[Invoice]:
@@ -91,7 +94,6 @@ def approved_unbilled_time() -> QuerySet:
     from django.db.models import Exists, OuterRef
 
     from billing.models import TimeEntryBilling
-    from timesheets.models import TimeEntry
 
     active = TimeEntryBilling.objects.filter(time_entry=OuterRef("pk"), released_at__isnull=True)
     return TimeEntry.objects.filter(
@@ -116,10 +118,6 @@ def project_profitability(
     Three queries, whatever the number of projects.
     """
     from django.db.models import F
-
-    from projects.selectors import entry_rate
-    from psa.kernel.money import round_money
-    from timesheets.models import EntryStatus, TimeEntry
 
     rows = list(projects)
     ids = [p.pk for p in rows]

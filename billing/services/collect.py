@@ -33,6 +33,7 @@ from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
 from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -196,7 +197,6 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
         if not claimed:
             return
         from billing.tasks import send_autopay_notice
-        from psa.kernel.webhooks import webhooks_emit
 
         invoice = attempt.invoice
         if needs_customer:

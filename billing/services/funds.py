@@ -23,6 +23,7 @@ from billing.services.pricing import (
 )
 from ledger import rules
 from ledger.services import journal_post
+from projects.models import Project
 
 
 def fund_available(*, project_id: int, exclude_invoice: int | None = None) -> Decimal:
@@ -56,7 +57,6 @@ def _fund_apply(invoice: Invoice, *, today: dt.date, actor: Any, actor_label: st
     as the fund goes: posted (prepayments → receivable) and counted as paid. The project row is
     locked so two invoices cannot both spend the same balance."""
     from billing.models import FundApplication
-    from projects.models import Project
 
     gross = (
         invoice.lines.filter(kind=LineKind.FUND_DRAWDOWN)

@@ -29,10 +29,14 @@ from billing.services.pricing import (
 )
 from ledger import rules
 from ledger.models import LegalEntity
+from ledger.outbox import integration_publish
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
+from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.webhooks import webhooks_emit
 
 # --- issue and void --------------------------------------------------------------------------
 
@@ -97,7 +101,6 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
 def _milestones_reached(invoice: Invoice) -> dict[int, bool]:
     """Position → whether the milestone the line bills is reached (for a credit note: the
     milestone of the line at that position on the invoice it credits)."""
-    from projects.models import MilestoneStatus
 
     source = invoice.credits_id or invoice.pk
     return {
@@ -181,8 +184,6 @@ def invoice_issue(
         )
         _publish(locked)
         from billing.tasks import render_invoice_pdf
-        from psa.kernel.queue import enqueue_on_commit
-        from psa.kernel.webhooks import webhooks_emit
 
         enqueue_on_commit(render_invoice_pdf, locked.pk)
         if locked.kind == InvoiceKind.INVOICE:
@@ -202,7 +203,6 @@ def invoice_issue(
 def _milestones_invoiced(invoice: Invoice) -> None:
     """Reached milestones billed by this invoice are now invoiced (one that is not reached yet
     becomes invoiced when it is: ``milestone_reached_post``)."""
-    from projects.models import Milestone, MilestoneStatus
 
     Milestone.objects.filter(
         status=MilestoneStatus.REACHED,
@@ -214,7 +214,6 @@ def _milestones_invoiced(invoice: Invoice) -> None:
 def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_label: str) -> None:
     """A milestone just reached: if an issued invoice already billed it, its revenue was
     deferred — recognise it now (deferred → fixed-fee revenue) and mark it invoiced."""
-    from projects.models import Milestone, MilestoneStatus
 
     link = (
         MilestoneBilling.objects.filter(
@@ -254,7 +253,6 @@ def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_lab
 def _publish(invoice: Invoice) -> None:
     """Tell the accounting system, in the modes that want invoices (ledger.outbox.MODE_TOPICS):
     "invoice line trigger" gets the lines; "invoice post" gets the customer and the document."""
-    from ledger.outbox import integration_publish
 
     customer = invoice.customer
     lines = [

@@ -43,6 +43,7 @@ from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -77,7 +78,6 @@ def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal
 
 
 def _paid_event(invoice: Invoice) -> None:
-    from psa.kernel.webhooks import webhooks_emit
 
     webhooks_emit(
         event="invoice.paid",
@@ -382,7 +382,6 @@ def _apply_intent(*, attempt_id: int, pi: dict, source: str) -> Payment | None:
 def _method_save(*, customer_id: int, pm_id: str, consent_ip: str | None) -> PaymentMethod:
     """Keep the card the customer agreed to be charged with automatically (after commit of
     the payment; a failure to read card details only loses the brand and last four)."""
-    from crm.models import Customer
 
     customer = Customer.objects.select_related("legal_entity").get(pk=customer_id)
     method, created = PaymentMethod.objects.get_or_create(

@@ -33,6 +33,7 @@ from billing.models import (
 from billing.services.sources import fee_periods
 from ledger import rules
 from ledger.services import journal_post
+from projects.models import BillingModel
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.validators import decimal_input
@@ -59,7 +60,6 @@ def _optional(value: object, name: str, *, minimum: Decimal = ZERO) -> Decimal |
 def billing_terms_set(*, project: Any, actor: Any, **values: Any) -> BillingTerms:
     """Set a project's billing terms (cap, milestones on planned date, fund threshold and
     top-up). Blank clears a figure."""
-    from projects.models import BillingModel
 
     cap = _optional(values.get("cap_amount"), "cap_amount")
     threshold = _optional(values.get("fund_threshold"), "fund_threshold")

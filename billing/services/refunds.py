@@ -29,10 +29,11 @@ from billing.services import gateway
 from billing.services.payments import ZERO, _amount, _rate, _settle, credit_balance
 from crm.models import Customer
 from ledger import rules
+from ledger.models import LegalEntity
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
-from psa.kernel.money import from_minor_units
+from psa.kernel.money import from_minor_units, to_minor_units
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,6 @@ def payment_refund(
             refund_book(refund=refund, status=RefundStatus.SUCCEEDED)
             refund.refresh_from_db()
             return refund
-    from psa.kernel.money import to_minor_units
 
     try:
         result = gateway.refund_create(
@@ -241,8 +241,6 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
 def payout_entity() -> Any:
     """The legal entity whose Stripe account this is (STRIPE_LEGAL_ENTITY, else the only one)."""
     from django.conf import settings
-
-    from ledger.models import LegalEntity
 
     code = getattr(settings, "STRIPE_LEGAL_ENTITY", "")
     if code:

@@ -47,6 +47,8 @@ from billing.services.pricing import (
 )
 from crm.models import Customer
 from ledger.models import LegalEntity
+from projects.models import Project
+from projects.selectors import entry_rate
 from psa.kernel.audit import audit_record
 
 # --- billing run -----------------------------------------------------------------------------
@@ -115,7 +117,6 @@ def _unbilled_time(
     """Approved, billable time of T&M and prepaid-fund projects through ``period_end`` that no
     active link bills yet, each row annotated with its resolved hourly rate (in SQL)."""
     from billing.selectors import approved_unbilled_time
-    from projects.selectors import entry_rate
 
     qs = approved_unbilled_time().filter(date__lte=period_end, project__legal_entity=legal_entity)
     if customer is not None:
@@ -188,7 +189,6 @@ def _build_preview(legal_entity: LegalEntity, candidates: list, *, unpriced: int
     """Invoices of priced lines from the candidates: one invoice per customer and currency (and
     project, if the entity says so). Both the preview and the run price through here, so they
     always agree."""
-    from projects.models import Project
 
     settings_row = billing_settings(legal_entity)
     customers = Customer.objects.in_bulk({c.customer_id for c in candidates})

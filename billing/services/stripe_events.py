@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from billing.models import AttemptStatus, PaymentAttempt, PaymentMethod, StripeCustomer, StripeEvent
 from billing.services import gateway, payments, refunds
+from psa.kernel.queue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 def stripe_event_receive(*, event: dict, event_id: str, event_type: str) -> bool:
     """Store the event once; True if it is new (and then queue its processing after commit)."""
     from billing.tasks import process_stripe_event
-    from psa.kernel.queue import enqueue_on_commit
 
     try:
         with transaction.atomic():

@@ -24,6 +24,7 @@ from billing.models import (
     TimeEntryBilling,
 )
 from billing.services.issuing import invoice_issue
+from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 
@@ -119,7 +120,6 @@ def _recognised_by_line(line_ids: list[int]) -> dict[int, Decimal]:
 
 def _milestones_released(invoice: Invoice) -> None:
     """Milestones billed by a voided invoice may be billed again: invoiced → reached."""
-    from projects.models import Milestone, MilestoneStatus
 
     Milestone.objects.filter(
         status=MilestoneStatus.INVOICED, billings__line__invoice=invoice

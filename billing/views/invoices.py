@@ -19,6 +19,7 @@ from billing.selectors.payments import invoice_payments
 from billing.services.pdf import render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
+from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_history
 from psa.kernel.roles import Role, role_required
@@ -176,7 +177,6 @@ def billing_run(request: HttpRequest) -> HttpResponse:
 
 
 def _project(pk: int) -> Any:
-    from projects.models import Project
 
     return get_object_or_404(Project.objects.select_related("customer", "legal_entity"), pk=pk)
 
