@@ -27,6 +27,7 @@ from billing.services.pricing import (
     ZERO,
     billing_settings,
 )
+from billing.tasks import render_invoice_pdf
 from ledger import rules
 from ledger.models import LegalEntity
 from ledger.outbox import integration_publish
@@ -148,30 +149,7 @@ def invoice_issue(
         locked.save(
             update_fields=["number", "status", "issue_date", "due_date", "fx_rate", "issued_at"]
         )
-        event_cls = (
-            rules.CreditNoteIssued
-            if locked.kind == InvoiceKind.CREDIT_NOTE
-            else rules.InvoiceIssued
-        )
-        document = f"invoice:{locked.credits_id or locked.pk}"
-        journal_post(
-            legal_entity=entity,
-            event=event_cls(
-                parts=_parts(locked),
-                currency=locked.currency,
-                fx_rate=rate,
-                customer_id=locked.customer_id,
-                project_id=locked.project_id,
-                document=document,
-                due_date=locked.due_date,
-                description=f"{locked.get_kind_display()} {locked.number}",
-            ),
-            date=today,
-            source_type=locked.kind,
-            source_id=locked.pk,
-            actor=actor,
-            actor_label=actor_label,
-        )
+        _journal_issued(locked, rate=rate, today=today, actor=actor, actor_label=actor_label)
         if locked.kind == InvoiceKind.INVOICE:
             _milestones_invoiced(locked)
             _fund_apply(locked, today=today, actor=actor, actor_label=actor_label)
@@ -183,21 +161,53 @@ def invoice_issue(
             after={"number": locked.number, "total": locked.total, "due_date": locked.due_date},
         )
         _publish(locked)
-        from billing.tasks import render_invoice_pdf
 
-        enqueue_on_commit(render_invoice_pdf, locked.pk)
-        if locked.kind == InvoiceKind.INVOICE:
-            webhooks_emit(
-                event="invoice.issued",
-                data={
-                    "invoice_id": locked.pk,
-                    "number": locked.number,
-                    "total": str(locked.total),
-                    "currency": locked.currency,
-                    "customer_id": locked.customer_id,
-                },
-            )
+        _announce_issued(locked)
     return locked
+
+
+def _journal_issued(
+    locked: Invoice, *, rate: Decimal, today: dt.date, actor: Any, actor_label: str
+) -> None:
+    """Post the issued invoice (or credit note) to the ledger, in the caller's transaction."""
+    event_cls = (
+        rules.CreditNoteIssued if locked.kind == InvoiceKind.CREDIT_NOTE else rules.InvoiceIssued
+    )
+    document = f"invoice:{locked.credits_id or locked.pk}"
+    journal_post(
+        legal_entity=locked.legal_entity,
+        event=event_cls(
+            parts=_parts(locked),
+            currency=locked.currency,
+            fx_rate=rate,
+            customer_id=locked.customer_id,
+            project_id=locked.project_id,
+            document=document,
+            due_date=locked.due_date,
+            description=f"{locked.get_kind_display()} {locked.number}",
+        ),
+        date=today,
+        source_type=locked.kind,
+        source_id=locked.pk,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def _announce_issued(locked: Invoice) -> None:
+    """After commit: render the PDF; an issued invoice (not a credit note) is a webhook event."""
+    enqueue_on_commit(render_invoice_pdf, locked.pk)
+    if locked.kind == InvoiceKind.INVOICE:
+        webhooks_emit(
+            event="invoice.issued",
+            data={
+                "invoice_id": locked.pk,
+                "number": locked.number,
+                "total": str(locked.total),
+                "currency": locked.currency,
+                "customer_id": locked.customer_id,
+            },
+        )
 
 
 def _milestones_invoiced(invoice: Invoice) -> None:
