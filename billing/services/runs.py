@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,6 +49,8 @@ from ledger.models import LegalEntity
 from projects.models import Project
 from projects.selectors import entry_rate
 from psa.kernel.audit import audit_record
+from psa.kernel.locking import LockSpace, lock_keys
+from timesheets.services.billing_links import time_entries_mark_billed
 
 # --- billing run -----------------------------------------------------------------------------
 
@@ -262,8 +263,8 @@ def billing_run_execute(
     """
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_BILLING, legal_entity.pk])
+        # One run per legal entity at a time: the second waits, then finds everything linked.
+        lock_keys(LockSpace.BILLING_RUN, legal_entity.pk)
         run = BillingRun.objects.create(
             legal_entity=legal_entity,
             period_end=period_end,
@@ -296,9 +297,6 @@ def billing_run_execute(
                 invoice_issue(invoice=invoice, actor=actor, actor_label=actor_label, today=today)
     run.refresh_from_db()
     return run
-
-
-_LOCK_BILLING = zlib.crc32(b"billing-run") & 0x7FFFFFFF
 
 
 _ACCRUES = {LineKind.TIME}  # lines that credit the WIP their time accrued at approval
@@ -447,9 +445,6 @@ def _link_time(lines_by_key: dict[tuple[int, int, Decimal], int]) -> int:
             params,
         )
         linked = cur.rowcount
-        cur.execute(
-            "UPDATE timesheets_timeentry t SET billed_at = now() FROM billing_run_entries e "
-            "WHERE t.id = e.id AND t.billed_at IS NULL"
-        )
+        time_entries_mark_billed(entries_table="billing_run_entries")
         cur.execute("DROP TABLE billing_run_entries")
     return linked
