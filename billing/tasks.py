@@ -47,13 +47,13 @@ def _retrying(task, exc: Exception) -> None:
 def process_stripe_event(self, event_id: str) -> None:
     """Process one inbox event; Stripe being unreachable is retried with backoff (and the
     sweep picks up whatever is still pending)."""
-    import stripe
-
+    # billing.services.stripe_events queues this task: imported here to break the cycle.
+    from billing.services import gateway
     from billing.services.stripe_events import stripe_event_process
 
     try:
         stripe_event_process(event_id=event_id)
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except gateway.TRANSIENT_ERRORS as exc:
         _retrying(self, exc)
 
 

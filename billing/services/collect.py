@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Sum
@@ -143,15 +142,15 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     }
     try:
         pi = gateway.payment_intent_create(params=params, idempotency_key=attempt.idempotency_key)
-    except stripe.CardError as exc:
+    except gateway.CardError as exc:
         pi = _error_intent(exc)
         if pi is None:
             _mark_failed(attempt, exc.code or "card_error", str(exc.user_message or exc))
-    except stripe.IdempotencyError as exc:
+    except gateway.IdempotencyError as exc:
         # The same key is being used right now (another worker): leave it to that one.
         log.info("attempt %s: %s", attempt.pk, exc)
         return attempt
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except gateway.TRANSIENT_ERRORS as exc:
         # Outcome unknown: keep the attempt in flight; a retry re-sends the same key.
         PaymentAttempt.objects.filter(pk=attempt.pk, status__in=IN_FLIGHT).update(
             status=AttemptStatus.PROCESSING, error_code="unknown_outcome",
@@ -164,7 +163,7 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     return PaymentAttempt.objects.get(pk=attempt.pk)
 
 
-def _error_intent(exc: stripe.CardError) -> dict | None:
+def _error_intent(exc: gateway.CardError) -> dict | None:
     pi = getattr(exc.error, "payment_intent", None) if exc.error else None
     if pi is None:
         return None

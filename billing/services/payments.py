@@ -406,7 +406,7 @@ def _method_details(method_pk: int) -> None:
     method = PaymentMethod.objects.get(pk=method_pk)
     try:
         pm = gateway.payment_method_retrieve(method.stripe_payment_method_id)
-    except Exception:
+    except gateway.GATEWAY_ERRORS:
         log.info("could not read payment method %s", method.stripe_payment_method_id)
         return
     card = pm.get("card") or {}

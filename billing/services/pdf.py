@@ -34,13 +34,14 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     if not pdfs:
         return document
     from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PyPdfError
 
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(document)))
     for data in pdfs:
         try:
             writer.append(PdfReader(io.BytesIO(data)))
-        except Exception:  # a damaged receipt must not stop the invoice; it is logged
+        except (PyPdfError, ValueError, LookupError, OSError):  # a damaged receipt: logged
             logger.warning("receipt PDF of invoice %s could not be appended", invoice.pk)
     out = io.BytesIO()
     writer.write(out)

@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -278,7 +278,7 @@ def revenue_recognise(*, as_of: dt.date, run: Any = None) -> dict[str, int]:
     for line_id in lines_to_recognise(as_of=as_of):
         try:
             posted = line_recognise(line_id=line_id, as_of=as_of)
-        except Exception as exc:  # one bad line must not stop the others; it is recorded
+        except (errors.DomainError, DatabaseError) as exc:  # recorded; the others go on
             counts["failed"] += 1
             if run is not None:
                 run.failed(f"invoice line {line_id}", exc)

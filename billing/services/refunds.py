@@ -81,7 +81,7 @@ def payment_refund(
             },
             idempotency_key=refund.idempotency_key,
         )
-    except Exception as exc:
+    except gateway.GATEWAY_ERRORS as exc:
         # Left pending: the retry re-sends the same key, the webhook may still settle it.
         log.warning("refund %s failed at Stripe: %s", refund.pk, exc)
         raise errors.Conflict(

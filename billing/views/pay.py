@@ -112,8 +112,8 @@ def _confirm_return(invoice: Invoice, session_id: str) -> bool:
         return False
     try:
         payments.payment_confirm(attempt=attempt, source="redirect")
-    except Exception:
-        return True
+    except gateway.GATEWAY_ERRORS:
+        return True  # Stripe cannot be asked now: the webhook (or the next poll) settles it
     attempt.refresh_from_db()
     return attempt.status != AttemptStatus.SUCCEEDED
 
