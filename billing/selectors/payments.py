@@ -9,10 +9,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import IN_FLIGHT, AttemptKind, AttemptStatus, Payment, PaymentAttempt
+from billing.selectors.due import STUCK_AFTER
 from billing.selectors.invoices import invoice_list_visible_to
 from billing.services.payments import OPEN
-
-STUCK_AFTER = dt.timedelta(minutes=30)
 
 
 def payment_list_visible_to(user: Any) -> QuerySet[Payment]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import (
@@ -35,12 +35,6 @@ from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
-STUCK_AFTER = dt.timedelta(minutes=30)
-CHECKOUT_LIFETIME = dt.timedelta(hours=25)
-
-
-def _end_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
 def _autopay_method(customer_id: int) -> PaymentMethod | None:
@@ -66,41 +60,6 @@ def customer_credits_apply(*, actor_label: str = "job:collect") -> None:
             kind=InvoiceKind.INVOICE, status__in=payments.OPEN,
         ).order_by("due_date", "pk"):  # fmt: skip
             payments.credit_apply(invoice=invoice, actor_label=actor_label)
-
-
-def autopay_candidates(*, today: dt.date) -> list[tuple[Invoice, bool]]:
-    """Open invoices due by ``today`` whose customer consented to autopay and that have no
-    attempt in flight, each with whether a charge is due now (first try, or a planned retry
-    that has come due; False when stopped or waiting for the customer)."""
-    consented = PaymentMethod.objects.filter(
-        customer=OuterRef("customer_id"), is_active=True, autopay_consent_at__isnull=False
-    )
-    in_flight = PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status__in=IN_FLIGHT)
-    candidates = (
-        Invoice.objects.filter(
-            kind=InvoiceKind.INVOICE, status__in=payments.OPEN, due_date__lte=today
-        )
-        .filter(Exists(consented))
-        .exclude(Exists(in_flight))
-        .order_by("due_date", "pk")
-    )
-    last_attempts = _last_off_session(list(candidates.values_list("pk", flat=True)))
-    cutoff = _end_of(today)
-    out = []
-    for invoice in candidates.select_related("customer"):
-        last = last_attempts.get(invoice.pk)
-        waiting = last is not None and (last.next_retry_at is None or last.next_retry_at > cutoff)
-        out.append((invoice, not waiting))
-    return out
-
-
-def _last_off_session(invoice_ids: list[int]) -> dict[int, PaymentAttempt]:
-    out: dict[int, PaymentAttempt] = {}
-    for attempt in PaymentAttempt.objects.filter(
-        invoice_id__in=invoice_ids, kind=AttemptKind.OFF_SESSION
-    ).order_by("invoice_id", "-number"):
-        out.setdefault(attempt.invoice_id, attempt)
-    return out
 
 
 def attempt_start(*, invoice: Invoice) -> PaymentAttempt | None:
@@ -255,15 +214,3 @@ def attempt_recheck(attempt: PaymentAttempt) -> PaymentAttempt:
         return attempt_send(attempt=attempt)
     payments.payment_confirm(attempt=attempt, source="reconcile")
     return PaymentAttempt.objects.get(pk=attempt.pk)
-
-
-def attempts_stuck(*, now: dt.datetime) -> QuerySet[PaymentAttempt]:
-    """Attempts stuck in flight (lost webhook, unknown outcome) that a re-check can settle."""
-    stuck = PaymentAttempt.objects.filter(
-        status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
-    ).exclude(
-        # An open Checkout page is not stuck: the customer may pay until it expires (24 h).
-        kind=AttemptKind.CHECKOUT, status=AttemptStatus.CREATED,
-        created_at__gt=now - CHECKOUT_LIFETIME,
-    )  # fmt: skip
-    return stuck.exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True)

@@ -20,7 +20,6 @@ from billing.models import (
     DunningLevel,
     DunningReminder,
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     LineKind,
 )
@@ -112,34 +111,6 @@ def dunning_level_save(
         audit_record(action="dunning_level.saved", obj=row, actor=actor, before=before,
                      after={"days_from_due": days, "late_fee": str(fee)})  # fmt: skip
     return row
-
-
-def _level_reached(levels: list[DunningLevel], due: dt.date, today: dt.date) -> DunningLevel | None:
-    reached = [lv for lv in levels if due + dt.timedelta(days=lv.days_from_due) <= today]
-    return reached[-1] if reached else None
-
-
-def dunning_due(*, today: dt.date) -> list[tuple[Invoice, DunningLevel | None]]:
-    """Open invoices of entities with dunning levels that may have reached one, each with the
-    highest level reached and not yet sent (None: nothing to send now)."""
-    levels_by_entity: dict[int, list[DunningLevel]] = {}
-    for level in DunningLevel.objects.filter(is_active=True).order_by("days_from_due"):
-        levels_by_entity.setdefault(level.legal_entity_id, []).append(level)
-    if not levels_by_entity:
-        return []
-    earliest = min(lv[0].days_from_due for lv in levels_by_entity.values())
-    sent = set(DunningReminder.objects.filter(
-        invoice__status__in=OPEN).values_list("invoice_id", "level_id"))  # fmt: skip
-    invoices = Invoice.objects.filter(
-        kind=InvoiceKind.INVOICE, status__in=OPEN,
-        legal_entity_id__in=list(levels_by_entity),
-        due_date__lte=today - dt.timedelta(days=earliest),
-    ).order_by("due_date", "pk")  # fmt: skip
-    out: list[tuple[Invoice, DunningLevel | None]] = []
-    for invoice in invoices:
-        level = _level_reached(levels_by_entity[invoice.legal_entity_id], invoice.due_date, today)
-        out.append((invoice, None if level is None or (invoice.pk, level.pk) in sent else level))
-    return out
 
 
 def dunning_remind(

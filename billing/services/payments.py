@@ -414,12 +414,3 @@ def _method_details(method_pk: int) -> None:
         brand=(card.get("brand") or "")[:20], last4=(card.get("last4") or "")[:4],
         exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
     )  # fmt: skip
-
-
-def payment_method_revoke(*, method: PaymentMethod, actor: Any = None) -> PaymentMethod:
-    with transaction.atomic():
-        PaymentMethod.objects.filter(pk=method.pk).update(is_active=False)
-        audit_record(action="payment_method.revoked", obj=method.customer, actor=actor,
-                     after={"payment_method": method.pk})  # fmt: skip
-    method.refresh_from_db()
-    return method

@@ -61,15 +61,6 @@ def stripe_event_process(*, event_id: str) -> bool:
     return True
 
 
-def stripe_events_pending(*, limit: int = 200) -> list[str]:
-    """Ids of stored events not processed yet (a worker died, Stripe was down), oldest first."""
-    return list(
-        StripeEvent.objects.filter(processed_at__isnull=True)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 # --- handlers: each re-reads its object -------------------------------------------------------
 
 

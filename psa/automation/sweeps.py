@@ -15,8 +15,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from billing.services import collect, dunning
-from billing.services import stripe_events as stripe_webhooks
+from billing.selectors import due
+from billing.services import collect, dunning, stripe_events
 from psa.automation.jobs import job_run
 from psa.automation.policies import PolicyBook
 
@@ -27,7 +27,7 @@ def collect_due(*, today: dt.date) -> dict[str, int]:
     with job_run("collect-due") as run:
         collect.customer_credits_apply(actor_label="job:collect")
         book = PolicyBook()
-        for invoice, charge_due in collect.autopay_candidates(today=today):
+        for invoice, charge_due in due.autopay_candidates(today=today):
             if not book.for_invoice(invoice).autopay:
                 run.skipped()  # the firm's automation policy keeps collection with people
                 continue
@@ -51,7 +51,7 @@ def attempts_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Re-check attempts stuck in flight (lost webhook, unknown outcome)."""
     now = now or timezone.now()
     with job_run("reconcile-payment-attempts") as run:
-        for attempt in collect.attempts_stuck(now=now):
+        for attempt in due.attempts_stuck(now=now):
             with run.item(str(attempt)) as item:
                 collect.attempt_recheck(attempt)
             if not item.failed:
@@ -63,7 +63,7 @@ def dunning_run(*, today: dt.date) -> dict[str, int]:
     """Send each open invoice the highest dunning level it has reached and not yet had."""
     with job_run("dunning") as run:
         book = PolicyBook()
-        for invoice, level in dunning.dunning_due(today=today):
+        for invoice, level in due.dunning_due(today=today):
             if not book.for_invoice(invoice).dunning:
                 run.skipped()  # the automation policy keeps reminders with people
                 continue
@@ -84,9 +84,9 @@ def dunning_run(*, today: dt.date) -> dict[str, int]:
 def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
     """Process whatever the after-commit tasks did not (a worker died, Stripe was down)."""
     with job_run("stripe-events-pending") as run:
-        for event_id in stripe_webhooks.stripe_events_pending(limit=limit):
+        for event_id in due.stripe_events_pending(limit=limit):
             with run.item(event_id) as item:
-                stripe_webhooks.stripe_event_process(event_id=event_id)
+                stripe_events.stripe_event_process(event_id=event_id)
             if not item.failed:
                 run.processed()
     return run.counts
