@@ -1,4 +1,9 @@
-"""Thin tasks of billing."""
+"""Thin tasks of billing.
+
+The services queue these tasks (after commit), so the tasks import the services inside their
+bodies: a module-level import would be a cycle (billing.services -> billing.tasks ->
+billing.services).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from psa.kernel.audit import audit_record
 
 @shared_task(name="billing.tasks.render_invoice_pdf", ignore_result=True, max_retries=3)
 def render_invoice_pdf(invoice_id: int) -> str:
+    # inside the task: billing.services imports this module (see the module docstring)
     from billing.services.pdf import invoice_pdf_store
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
@@ -20,6 +26,7 @@ def render_invoice_pdf(invoice_id: int) -> str:
 def send_invoice_email(self, invoice_id: int) -> None:
     """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
     with backoff, and after the last try it is recorded on the invoice for finance to see."""
+    # inside the task: billing.services imports this module (see the module docstring)
     from billing.services.mail import invoice_email_send
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
@@ -59,6 +66,7 @@ def process_stripe_event(self, event_id: str) -> None:
 
 @shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
 def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
+    # inside the task: billing.services imports this module (see the module docstring)
     from billing.services.payment_mail import autopay_notice_send
 
     try:
@@ -71,6 +79,7 @@ def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
     bind=True, name="billing.tasks.send_dunning_reminder", ignore_result=True, max_retries=8
 )
 def send_dunning_reminder(self, reminder_id: int) -> None:
+    # inside the task: billing.services imports this module (see the module docstring)
     from billing.services.payment_mail import dunning_reminder_send
 
     try:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from billing.models import Payment, PaymentAttempt, Refund, WriteOff
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
+from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
 from billing.services import collect, payments, refunds
 from psa.kernel import errors
 from psa.kernel.api import role_permission
@@ -24,7 +25,6 @@ FinanceOnly = role_permission(Role.FINANCE)
 
 
 def _payments_visible_to(user: object):
-    from billing.selectors.payments import payment_list_visible_to
 
     return payment_list_visible_to(user)
 
@@ -148,7 +148,6 @@ class AttemptList(generics.ListAPIView):
     api_area = "billing"
 
     def get_queryset(self):
-        from billing.selectors.payments import attempts_needing_attention
 
         return attempts_needing_attention(visible_to=self.request.user)
 

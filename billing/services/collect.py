@@ -28,6 +28,7 @@ from billing.models import (
     PaymentMethod,
 )
 from billing.services import checkout, gateway, payments
+from billing.tasks import send_autopay_notice
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
@@ -154,7 +155,6 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
         )
         if not claimed:
             return
-        from billing.tasks import send_autopay_notice
 
         invoice = attempt.invoice
         if needs_customer:

@@ -23,7 +23,9 @@ from billing.models import (
     InvoiceLine,
     LineKind,
 )
+from billing.services.issuing import invoice_issue
 from billing.services.payments import OPEN
+from billing.tasks import send_dunning_reminder
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
@@ -118,7 +120,6 @@ def dunning_remind(
 ) -> DunningReminder | None:
     """Claim the (invoice, level) reminder, add the late fee if the level has one, and send it
     after commit. None if it was already claimed or the invoice is no longer open."""
-    from billing.tasks import send_dunning_reminder
 
     try:
         with transaction.atomic():
@@ -139,7 +140,6 @@ def dunning_remind(
 
 def _late_fee_invoice(invoice: Invoice, level: DunningLevel, today: dt.date) -> Invoice:
     """The late fee is its own invoice (an issued invoice is never edited), untaxed."""
-    from billing.services import invoice_issue
 
     fee = level.late_fee
     draft = Invoice.objects.create(

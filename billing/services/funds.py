@@ -12,6 +12,7 @@ from django.db.models import (
 )
 
 from billing.models import (
+    FundApplication,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -28,7 +29,6 @@ from projects.models import Project
 
 def fund_available(*, project_id: int, exclude_invoice: int | None = None) -> Decimal:
     """What a prepaid fund holds now: top-ups on issued invoices less what was applied."""
-    from billing.models import FundApplication
 
     topped = (
         InvoiceLine.objects.filter(
@@ -56,7 +56,6 @@ def _fund_apply(invoice: Invoice, *, today: dt.date, actor: Any, actor_label: st
     """Draw each prepaid fund down against this invoice's draw-down lines (their gross), as far
     as the fund goes: posted (prepayments → receivable) and counted as paid. The project row is
     locked so two invoices cannot both spend the same balance."""
-    from billing.models import FundApplication
 
     gross = (
         invoice.lines.filter(kind=LineKind.FUND_DRAWDOWN)

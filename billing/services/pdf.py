@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import ExpenseBilling, Invoice
 from billing.selectors import invoice_document
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ def _logo(entity: object) -> str:
 def _receipts(invoice: Invoice) -> tuple[list[dict], list[bytes]]:
     """Receipts of the expenses billed on this invoice (for a credit note: on the invoice it
     credits), in line order."""
-    from billing.models import ExpenseBilling
 
     source = invoice.credits_id or invoice.pk
     links = (

@@ -11,6 +11,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -240,7 +241,6 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
 
 def payout_entity() -> Any:
     """The legal entity whose Stripe account this is (STRIPE_LEGAL_ENTITY, else the only one)."""
-    from django.conf import settings
 
     code = getattr(settings, "STRIPE_LEGAL_ENTITY", "")
     if code:

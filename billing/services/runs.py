@@ -35,6 +35,7 @@ from billing.models import (
     ScheduleBilling,
     TaxRate,
 )
+from billing.selectors import approved_unbilled_time
 from billing.services import sources
 from billing.services.issuing import invoice_issue
 from billing.services.pricing import (
@@ -117,7 +118,6 @@ def _unbilled_time(
 ) -> QuerySet:
     """Approved, billable time of T&M and prepaid-fund projects through ``period_end`` that no
     active link bills yet, each row annotated with its resolved hourly rate (in SQL)."""
-    from billing.selectors import approved_unbilled_time
 
     qs = approved_unbilled_time().filter(date__lte=period_end, project__legal_entity=legal_entity)
     if customer is not None:

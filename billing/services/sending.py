@@ -10,6 +10,7 @@ from billing.models import (
     Invoice,
     InvoiceStatus,
 )
+from billing.tasks import send_invoice_email
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.queue import enqueue_on_commit
@@ -18,7 +19,6 @@ from psa.kernel.queue import enqueue_on_commit
 def invoice_send(*, invoice: Invoice, actor: Any = None, actor_label: str = "") -> Invoice:
     """E-mail an issued invoice (or credit note) with its PDF to the customer, after commit.
     Sending again is a resend."""
-    from billing.tasks import send_invoice_email
 
     if invoice.status == InvoiceStatus.DRAFT:
         raise errors.Conflict("Issue the invoice before sending it.", code="illegal_transition")

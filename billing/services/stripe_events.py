@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from billing.models import AttemptStatus, PaymentAttempt, PaymentMethod, StripeCustomer, StripeEvent
 from billing.services import gateway, payments, refunds
+from billing.services.collect import attempt_follow_up
+from billing.tasks import process_stripe_event
 from psa.kernel import errors
 from psa.kernel.queue import enqueue_on_commit
 
@@ -26,7 +28,6 @@ log = logging.getLogger(__name__)
 
 def stripe_event_receive(*, event: dict, event_id: str, event_type: str) -> bool:
     """Store the event once; True if it is new (and then queue its processing after commit)."""
-    from billing.tasks import process_stripe_event
 
     try:
         with transaction.atomic():
@@ -90,7 +91,6 @@ def _on_checkout_session(obj: dict) -> None:
 
 
 def _on_payment_intent(obj: dict) -> None:
-    from billing.services.collect import attempt_follow_up
 
     pi = gateway.payment_intent_retrieve(obj["id"])
     attempt = payments.attempt_for_intent(pi)

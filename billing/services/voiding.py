@@ -20,6 +20,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     MilestoneBilling,
+    Recognition,
     ScheduleBilling,
     TimeEntryBilling,
 )
@@ -108,7 +109,6 @@ def invoice_void(
 
 
 def _recognised_by_line(line_ids: list[int]) -> dict[int, Decimal]:
-    from billing.models import Recognition
 
     return dict(
         Recognition.objects.filter(line_id__in=line_ids)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.files.base import ContentFile
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,13 +19,14 @@ from billing.models import (
     BillingTerms,
     FeeKind,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     RecurringFee,
     ScheduleBilling,
 )
 from billing.selectors.payments import invoice_payments
 from billing.services import recurring, sources
-from billing.services.pdf import render_invoice_pdf
+from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
 from projects.models import Project
@@ -60,7 +62,6 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = selectors.invoice_get_for_user(request.user, pk)
     # The invoice's own entry, and every entry that touched its receivable (payments, fund
     # draw-downs, credit, write-offs): their lines carry the document.
-    from django.db.models import Q
 
     entries = (
         JournalEntry.objects.filter(legal_entity=invoice.legal_entity)
@@ -128,7 +129,6 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             data = render_invoice_pdf(invoice)  # a draft's PDF is a preview: not stored
             return FileResponse(ContentFile(data), filename=f"draft-{invoice.pk}.pdf",
                                 content_type="application/pdf")  # fmt: skip
-        from billing.services.pdf import invoice_pdf_store
 
         invoice_pdf_store(invoice)
     return FileResponse(invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf",
@@ -288,7 +288,6 @@ def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def project_invoice_lines(project: Any) -> list:
-    from billing.models import InvoiceLine
 
     return list(
         InvoiceLine.objects.filter(project=project)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
 from billing.services import checkout, gateway, payments
+from billing.services.pdf import invoice_pdf_store
 from psa.kernel import errors
 from psa.kernel.views import client_ip
 
@@ -142,8 +143,6 @@ def pay_pdf(request: HttpRequest, token: str) -> HttpResponse:
     except errors.DomainError:
         return _limited(request)
     if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
-        from billing.services.pdf import invoice_pdf_store
-
         invoice_pdf_store(invoice)
     response = FileResponse(
         invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf", content_type="application/pdf"
