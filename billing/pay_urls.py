@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from billing import pay_views
-from billing.stripe_webhooks import stripe_webhook
+from billing.views import pay as pay_views
+from billing.views.stripe import stripe_webhook
 
 urlpatterns = [
     path("pay/<str:token>/", pay_views.pay_page, name="pay"),

@@ -1,15 +1,22 @@
-"""Thin tasks of billing."""
+"""Thin tasks of billing.
+
+The services queue these tasks (after commit), so the tasks import the services inside their
+bodies: a module-level import would be a cycle (billing.services -> billing.tasks ->
+billing.services).
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from billing.models import Invoice
+from psa.kernel.audit import audit_record
 
 
 @shared_task(name="billing.tasks.render_invoice_pdf", ignore_result=True, max_retries=3)
 def render_invoice_pdf(invoice_id: int) -> str:
-    from billing.pdf import invoice_pdf_store
+    # inside the task: billing.services imports this module (see the module docstring)
+    from billing.services.pdf import invoice_pdf_store
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     return invoice_pdf_store(invoice).pdf.name
@@ -19,8 +26,8 @@ def render_invoice_pdf(invoice_id: int) -> str:
 def send_invoice_email(self, invoice_id: int) -> None:
     """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
     with backoff, and after the last try it is recorded on the invoice for finance to see."""
-    from billing.mail import invoice_email_send
-    from psa.kernel.audit import audit_record
+    # inside the task: billing.services imports this module (see the module docstring)
+    from billing.services.mail import invoice_email_send
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     try:
@@ -47,49 +54,20 @@ def _retrying(task, exc: Exception) -> None:
 def process_stripe_event(self, event_id: str) -> None:
     """Process one inbox event; Stripe being unreachable is retried with backoff (and the
     sweep picks up whatever is still pending)."""
-    import stripe
-
-    from billing.stripe_webhooks import stripe_event_process
+    # billing.services.stripe_events queues this task: imported here to break the cycle.
+    from billing.services import gateway
+    from billing.services.stripe_events import stripe_event_process
 
     try:
         stripe_event_process(event_id=event_id)
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except gateway.TRANSIENT_ERRORS as exc:
         _retrying(self, exc)
-
-
-@shared_task(name="billing.tasks.process_pending_stripe_events", ignore_result=True)
-def process_pending_stripe_events() -> dict:
-    from billing.stripe_webhooks import stripe_events_process_pending
-
-    return stripe_events_process_pending()
-
-
-@shared_task(name="billing.tasks.collect_due", ignore_result=True)
-def collect_due() -> dict:
-    from billing.collect import collect_due as run
-    from psa.kernel import clock
-
-    return run(today=clock.today())
-
-
-@shared_task(name="billing.tasks.reconcile_attempts", ignore_result=True)
-def reconcile_attempts() -> dict:
-    from billing.collect import attempts_reconcile
-
-    return attempts_reconcile()
-
-
-@shared_task(name="billing.tasks.dunning_run", ignore_result=True)
-def dunning_run() -> dict:
-    from billing.dunning import dunning_run as run
-    from psa.kernel import clock
-
-    return run(today=clock.today())
 
 
 @shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
 def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
-    from billing.payment_mail import autopay_notice_send
+    # inside the task: billing.services imports this module (see the module docstring)
+    from billing.services.payment_mail import autopay_notice_send
 
     try:
         autopay_notice_send(attempt_id=attempt_id, kind=kind)
@@ -101,7 +79,8 @@ def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
     bind=True, name="billing.tasks.send_dunning_reminder", ignore_result=True, max_retries=8
 )
 def send_dunning_reminder(self, reminder_id: int) -> None:
-    from billing.payment_mail import dunning_reminder_send
+    # inside the task: billing.services imports this module (see the module docstring)
+    from billing.services.payment_mail import dunning_reminder_send
 
     try:
         dunning_reminder_send(reminder_id=reminder_id)

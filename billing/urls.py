@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from billing import payment_views, views
+from billing.views import invoices as views
+from billing.views import payments as payment_views
 
 app_name = "billing"
 urlpatterns = [
@@ -14,7 +15,7 @@ urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/send/", views.invoice_send, name="invoice_send"),
     path("projects/<int:pk>/", views.project_billing, name="project_billing"),
-    # Payments (billing/payment_views.py)
+    # Payments (billing/views/payments.py)
     path("invoices/<int:pk>/payments/", payment_views.payment_new, name="payment_new"),
     path("invoices/<int:pk>/write-off/", payment_views.invoice_write_off, name="write_off"),
     path("payments/", payment_views.payment_list, name="payment_list"),

@@ -47,12 +47,15 @@ CYCLE = {
     "billing-calendar": ("psa.automation.tasks.billing_calendar", crontab(hour=2, minute=5)),
     "issue-and-send": ("psa.automation.tasks.issue_and_send", crontab(minute="*/15")),
     "recognise-revenue": ("psa.automation.tasks.recognise_revenue", crontab(hour=3, minute=35)),
-    # Payments (billing.collect, billing.dunning, billing.stripe_webhooks): each claims its
+    # Payments (psa.automation.sweeps over billing's services): billing claims each item of
     # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
-    "collect-due": ("billing.tasks.collect_due", crontab(minute="*/15")),
-    "dunning": ("billing.tasks.dunning_run", crontab(hour=8, minute=5)),
-    "reconcile-payment-attempts": ("billing.tasks.reconcile_attempts", crontab(minute="*/10")),
-    "stripe-events-pending": ("billing.tasks.process_pending_stripe_events", 300.0),
+    "collect-due": ("psa.automation.tasks.collect_due", crontab(minute="*/15")),
+    "dunning": ("psa.automation.tasks.dunning_run", crontab(hour=8, minute=5)),
+    "reconcile-payment-attempts": (
+        "psa.automation.tasks.reconcile_attempts",
+        crontab(minute="*/10"),
+    ),
+    "stripe-events-pending": ("psa.automation.tasks.process_pending_stripe_events", 300.0),
     # Deliveries: each message claimed before it is sent (psa.kernel.delivery).
     "deliver-outbox": ("psa.automation.tasks.deliver_due_outbox", 60.0),
     "deliver-webhooks": ("psa.automation.tasks.deliver_due_webhooks", 60.0),

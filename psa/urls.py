@@ -60,9 +60,9 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/crm/", include("crm.api")),
     path("api/v1/time/", include("timesheets.api")),
-    path("api/v1/payments/", include("billing.api_payments")),
+    path("api/v1/payments/", include("billing.api.payments")),
     path("", include("billing.pay_urls")),
     path("api/v1/projects/", include("projects.api")),
-    path("api/v1/billing/", include("billing.api")),
+    path("api/v1/billing/", include("billing.api.invoices")),
     path("api/v1/jobs/", include("psa.automation.api")),
 ]

@@ -16,10 +16,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from billing import tasks as billing_tasks
 from billing.models import Invoice, InvoiceKind, InvoiceStatus
-from billing.recurring import revenue_recognise
 from billing.services import billing_run_execute, invoice_issue, invoice_recipient, invoice_send
+from billing.services.recurring import revenue_recognise
 from crm.models import Customer
 from projects.models import Milestone, MilestoneStatus, Project
 from projects.services import milestone_reach
@@ -274,7 +273,7 @@ def run_daily() -> list[tuple[str, dict[str, int]]]:
     """Run the day's jobs now, each recorded like a scheduled run, on the product's clock."""
     from psa.automation import tasks
 
-    payments = {"collect-due": billing_tasks.collect_due, "dunning": billing_tasks.dunning_run}
+    payments = {"collect-due": tasks.collect_due, "dunning": tasks.dunning_run}
     out = []
     for job in DAILY:
         if job in payments:

@@ -101,3 +101,34 @@ def run_daily_cycle() -> list:
     from psa.automation.cycle import run_daily
 
     return run_daily()
+
+
+# --- the payment sweeps (psa.automation.sweeps): billing claims each item, this layer loops ---
+
+
+@shared_task(name="psa.automation.tasks.collect_due", ignore_result=True)
+def collect_due() -> dict:
+    from psa.automation.sweeps import collect_due as run
+
+    return run(today=clock.today())
+
+
+@shared_task(name="psa.automation.tasks.reconcile_attempts", ignore_result=True)
+def reconcile_attempts() -> dict:
+    from psa.automation.sweeps import attempts_reconcile
+
+    return attempts_reconcile()
+
+
+@shared_task(name="psa.automation.tasks.dunning_run", ignore_result=True)
+def dunning_run() -> dict:
+    from psa.automation.sweeps import dunning_run as run
+
+    return run(today=clock.today())
+
+
+@shared_task(name="psa.automation.tasks.process_pending_stripe_events", ignore_result=True)
+def process_pending_stripe_events() -> dict:
+    from psa.automation.sweeps import stripe_events_process_pending
+
+    return stripe_events_process_pending()

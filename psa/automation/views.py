@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.payment_selectors import attempts_needing_attention
+from billing.selectors.payments import attempts_needing_attention
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project

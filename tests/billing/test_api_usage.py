@@ -6,8 +6,8 @@ import json
 import pytest
 
 from billing.models import FeeKind, UsageQuantity
-from billing.recurring import recurring_fee_create
 from billing.services import billing_run_execute
+from billing.services.recurring import recurring_fee_create
 from psa.kernel.services import api_token_create
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books

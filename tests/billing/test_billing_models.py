@@ -20,14 +20,14 @@ from billing.models import (
     ScheduleBilling,
     TaxRate,
 )
-from billing.recurring import (
+from billing.services import billing_run_execute, billing_run_preview, invoice_issue, invoice_void
+from billing.services.recurring import (
     billing_terms_set,
     recurring_fee_create,
     revenue_recognise,
     usage_quantity_set,
 )
-from billing.services import billing_run_execute, billing_run_preview, invoice_issue, invoice_void
-from billing.sources import add_months
+from billing.services.sources import add_months
 from ledger.selectors import balances_by_role
 from projects.models import MilestoneStatus
 from projects.services import milestone_reach

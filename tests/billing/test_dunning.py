@@ -10,9 +10,10 @@ import pytest
 from django.core import mail
 from django.db import connections
 
-from billing.dunning import dunning_level_save, dunning_levels_default, dunning_run
 from billing.models import DunningLevel, DunningReminder, Invoice
-from billing.payments import payment_record
+from billing.services.dunning import dunning_level_save, dunning_levels_default
+from billing.services.payments import payment_record
+from psa.automation.sweeps import dunning_run
 from psa.kernel import errors
 from tests.billing.payment_fixtures import DUE, customer, eager, firm, invoice  # noqa: F401
 

@@ -6,18 +6,18 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.collect import collect_due
 from billing.models import CustomerCredit, InvoiceStatus, Payment, WriteOff
-from billing.payments import (
+from billing.services.payments import (
     credit_apply,
     credit_balance,
     invoice_write_off,
     payment_record,
 )
-from billing.refunds import payment_refund
+from billing.services.refunds import payment_refund
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
+from psa.automation.sweeps import collect_due
 from psa.kernel import errors
 from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 
 from billing.models import Invoice
-from billing.pdf import invoice_pdf_store, render_invoice_pdf
 from billing.services import billing_run_execute
+from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from billing.tasks import render_invoice_pdf as render_task
 from tests.billing.test_billing import PERIOD_END, TODAY, firm  # noqa: F401 - the fixture
 

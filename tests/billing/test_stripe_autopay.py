@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.collect import attempt_send, collect_due, payment_attempt_retry
 from billing.models import (
     AttemptStatus,
     Dispute,
@@ -23,12 +22,14 @@ from billing.models import (
     StripeCustomer,
     StripeEvent,
 )
-from billing.payment_selectors import attempts_needing_attention
-from billing.refunds import payment_refund
-from billing.stripe_webhooks import stripe_event_process
+from billing.selectors.payments import attempts_needing_attention
+from billing.services.collect import attempt_send, payment_attempt_retry
+from billing.services.refunds import payment_refund
+from billing.services.stripe_events import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
 from psa.automation.models import JobRun
+from psa.automation.sweeps import collect_due
 from psa.kernel.models import AuditEvent
 from tests.billing.payment_fixtures import (  # noqa: F401
     DUE,
@@ -163,8 +164,8 @@ def test_a_500_then_success_charges_once_with_the_same_key(invoice, autopay, fak
 def test_an_idempotent_replay_records_one_payment(invoice, autopay, fake_stripe):
     """A worker charged the card, then died before writing the result; the retry re-sends the
     stored key, Stripe replays the first answer, and exactly one payment is recorded."""
-    from billing import stripe_gateway
-    from billing.collect import attempt_start
+    from billing.services import gateway as stripe_gateway
+    from billing.services.collect import attempt_start
 
     autopay()
     attempt = attempt_start(invoice=invoice)
@@ -299,7 +300,7 @@ def test_zero_decimal_currencies_are_charged_in_whole_yen(firm, fake_stripe, aut
 def test_an_event_whose_processing_failed_is_picked_up_by_the_sweep(
     client, invoice, autopay, fake_stripe
 ):
-    from billing.stripe_webhooks import stripe_events_process_pending
+    from psa.automation.sweeps import stripe_events_process_pending
 
     autopay()
     collect_due(today=DUE)
@@ -351,7 +352,7 @@ def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
     autopay("pm_card_chargeDeclined")
     collect_due(today=DUE)
     PaymentMethod.objects.update(is_active=False)
-    from billing.payments import payment_record
+    from billing.services.payments import payment_record
 
     payment_record(invoice=invoice, amount="1200.00")
     topics = sorted(WebhookDelivery.objects.values_list("topic", flat=True))
@@ -361,8 +362,8 @@ def test_full_payment_emits_invoice_paid_and_a_decline_payment_failed(
 def test_the_reconcile_sweep_settles_stuck_attempts_without_a_webhook(
     client, invoice, autopay, fake_stripe
 ):
-    from billing.collect import attempts_reconcile
-    from billing.stripe_gateway import checkout_session_expire
+    from billing.services.gateway import checkout_session_expire
+    from psa.automation.sweeps import attempts_reconcile
 
     autopay()
     fake_stripe.script("POST", "/v1/payment_intents", {"status": 500})

@@ -15,8 +15,8 @@ from billing.models import (
     PaymentMethod,
     StripeEvent,
 )
-from billing.payments import payment_confirm
-from billing.stripe_webhooks import stripe_event_process
+from billing.services.payments import payment_confirm
+from billing.services.stripe_events import stripe_event_process
 from ledger.models import JournalEntry
 from ledger.selectors import balances_by_role
 from tests.billing.payment_fixtures import (  # noqa: F401
@@ -220,7 +220,7 @@ def test_without_consent_no_card_is_kept(client, invoice, fake_stripe):
 
 
 def test_a_paid_invoice_offers_no_card_payment(client, invoice, fake_stripe):
-    from billing.payments import payment_record
+    from billing.services.payments import payment_record
 
     payment_record(invoice=invoice, amount="1200.00")
     html = client.get(_pay_url(invoice)).content.decode()
@@ -246,7 +246,7 @@ def test_the_processing_status_polls_with_htmx_and_gets_only_the_fragment(
 
 
 def test_an_expired_session_cancels_its_open_attempt(client, invoice, fake_stripe):
-    from billing.stripe_gateway import checkout_session_expire
+    from billing.services.gateway import checkout_session_expire
 
     _click_pay(client, invoice)
     attempt = PaymentAttempt.objects.get()

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import IntegrityError, connections
 
-from billing import stripe_gateway
 from billing.models import Payment, PaymentAttempt, StripeEvent
-from billing.stripe_webhooks import stripe_event_process
+from billing.services import gateway as stripe_gateway
+from billing.services.stripe_events import stripe_event_process
 from ledger.models import JournalEntry
 from tests.billing.payment_fixtures import (  # noqa: F401
     customer,
@@ -89,7 +89,7 @@ def test_control_without_the_row_locks_the_database_still_refuses_a_second_payme
     second payment (as an error, where the lock makes the second confirmer a quiet no-op)."""
     from django.db.models import QuerySet
 
-    from billing.payments import payment_confirm
+    from billing.services.payments import payment_confirm
 
     attempt, _ = paid_session
     monkeypatch.setattr(QuerySet, "select_for_update", lambda self, **kw: self)
@@ -108,8 +108,8 @@ def test_two_collect_sweeps_at_once_charge_the_card_once(invoice, fake_stripe):
 
     from django.utils import timezone
 
-    from billing.collect import collect_due
     from billing.models import PaymentMethod, StripeCustomer
+    from psa.automation.sweeps import collect_due
 
     StripeCustomer.objects.create(customer=invoice.customer, stripe_customer_id="cus_test_nw")
     PaymentMethod.objects.create(customer=invoice.customer, stripe_payment_method_id="pm_card_visa",

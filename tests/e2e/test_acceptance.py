@@ -280,7 +280,7 @@ def firm_with_a_customer(accounting_url: str, *, card: str):
             "dunning": "on",
         },
     )
-    from billing.dunning import dunning_levels_default
+    from billing.services.dunning import dunning_levels_default
 
     dunning_levels_default(legal_entity=entity)
     return entity, customer, consultant, project

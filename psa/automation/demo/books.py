@@ -15,8 +15,8 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.db.models.functions import TruncWeek
 
 from billing.models import BillingTerms, FeeKind, Invoice, RecurringFee, TaxRate
-from billing.recurring import revenue_recognise
 from billing.services import billing_run_execute
+from billing.services.recurring import revenue_recognise
 from ledger import rules
 from ledger.models import FxRate, JournalEntry, LegalEntity
 from ledger.services import books_setup, journal_post

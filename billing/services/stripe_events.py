@@ -1,4 +1,5 @@
-"""Stripe webhooks: a verified inbox keyed by event id, processed in Celery after commit.
+"""Stripe webhooks: a verified inbox keyed by event id, processed in Celery after commit (the
+endpoint is billing/views/stripe.py).
 
 The endpoint verifies the signature on the raw body (bad or stale: 400, nothing written),
 stores the event once (its id is the primary key) and acknowledges at once. The worker uses the
@@ -9,44 +10,24 @@ harmless. Unknown types are acknowledged and marked processed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
-import stripe
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from billing import payments, refunds
-from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, PaymentAttempt, PaymentMethod, StripeCustomer, StripeEvent
+from billing.services import gateway, payments, refunds
+from billing.services.collect import attempt_follow_up
+from billing.tasks import process_stripe_event
+from psa.kernel import errors
+from psa.kernel.queue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
 
-@csrf_exempt
-@require_POST
-def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    payload = request.body
-    try:
-        gateway.webhook_verify(
-            payload=payload, signature=request.headers.get("Stripe-Signature", "")
-        )
-        event = json.loads(payload)
-        event_id, event_type = str(event["id"]), str(event["type"])
-    except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError):
-        return HttpResponse("invalid signature or payload", status=400, content_type="text/plain")
-    stripe_event_receive(event=event, event_id=event_id, event_type=event_type)
-    return HttpResponse("ok", content_type="text/plain")
-
-
 def stripe_event_receive(*, event: dict, event_id: str, event_type: str) -> bool:
     """Store the event once; True if it is new (and then queue its processing after commit)."""
-    from billing.tasks import process_stripe_event
-    from psa.kernel.queue import enqueue_on_commit
 
     try:
         with transaction.atomic():
@@ -71,33 +52,14 @@ def stripe_event_process(*, event_id: str) -> bool:
     try:
         if handler is not None:
             handler(event.payload["data"]["object"])
-    except Exception as exc:
+    except (*gateway.GATEWAY_ERRORS, errors.DomainError, DatabaseError, LookupError) as exc:
+        # Stripe unreachable, a refusal, or a malformed payload: kept on the event for finance.
         StripeEvent.objects.filter(pk=event_id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
         processed_at=timezone.now(), error=""
     )
     return True
-
-
-def stripe_events_process_pending(*, limit: int = 200) -> dict[str, int]:
-    """The sweep: process whatever the after-commit tasks did not (a worker died, Stripe was
-    down). Recorded as a job run."""
-    from psa.automation.jobs import job_run
-
-    with job_run("stripe-events-pending") as run:
-        ids = list(
-            StripeEvent.objects.filter(processed_at__isnull=True)
-            .order_by("received_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        for event_id in ids:
-            try:
-                stripe_event_process(event_id=event_id)
-                run.processed()
-            except Exception as exc:
-                run.failed(event_id, exc)
-    return run.counts
 
 
 # --- handlers: each re-reads its object -------------------------------------------------------
@@ -129,7 +91,6 @@ def _on_checkout_session(obj: dict) -> None:
 
 
 def _on_payment_intent(obj: dict) -> None:
-    from billing.collect import attempt_follow_up
 
     pi = gateway.payment_intent_retrieve(obj["id"])
     attempt = payments.attempt_for_intent(pi)

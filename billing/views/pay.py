@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import payments
-from billing import stripe_gateway as gateway
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
+from billing.services import checkout, gateway, payments
+from billing.services.pdf import invoice_pdf_store
 from psa.kernel import errors
 from psa.kernel.views import client_ip
 
@@ -113,8 +113,8 @@ def _confirm_return(invoice: Invoice, session_id: str) -> bool:
         return False
     try:
         payments.payment_confirm(attempt=attempt, source="redirect")
-    except Exception:
-        return True
+    except gateway.GATEWAY_ERRORS:
+        return True  # Stripe cannot be asked now: the webhook (or the next poll) settles it
     attempt.refresh_from_db()
     return attempt.status != AttemptStatus.SUCCEEDED
 
@@ -127,7 +127,7 @@ def pay_checkout(request: HttpRequest, token: str) -> HttpResponse:
         return _limited(request)
     pay_url = settings.PUBLIC_BASE_URL + reverse("pay", kwargs={"token": token})
     try:
-        url = payments.checkout_start(
+        url = checkout.checkout_start(
             invoice=invoice, pay_url=pay_url, save_card=request.POST.get("save_card") == "1",
             client_ip=client_ip(request) if client_ip(request) != "unknown" else None,
         )  # fmt: skip
@@ -143,8 +143,6 @@ def pay_pdf(request: HttpRequest, token: str) -> HttpResponse:
     except errors.DomainError:
         return _limited(request)
     if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
-        from billing.pdf import invoice_pdf_store
-
         invoice_pdf_store(invoice)
     response = FileResponse(
         invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf", content_type="application/pdf"

@@ -20,14 +20,13 @@ from billing.models import (
     DunningLevel,
     DunningReminder,
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     LineKind,
 )
-from billing.payments import OPEN
+from billing.services.issuing import invoice_issue
+from billing.services.payments import OPEN
+from billing.tasks import send_dunning_reminder
 from ledger.models import LegalEntity
-from psa.automation.jobs import job_run
-from psa.automation.policies import PolicyBook
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.queue import enqueue_on_commit
@@ -116,53 +115,11 @@ def dunning_level_save(
     return row
 
 
-def _level_reached(levels: list[DunningLevel], due: dt.date, today: dt.date) -> DunningLevel | None:
-    reached = [lv for lv in levels if due + dt.timedelta(days=lv.days_from_due) <= today]
-    return reached[-1] if reached else None
-
-
-def dunning_run(*, today: dt.date) -> dict[str, int]:
-    """Send each open invoice the highest level it has reached and not yet had."""
-    levels_by_entity: dict[int, list[DunningLevel]] = {}
-    for level in DunningLevel.objects.filter(is_active=True).order_by("days_from_due"):
-        levels_by_entity.setdefault(level.legal_entity_id, []).append(level)
-    with job_run("dunning") as run:
-        if not levels_by_entity:
-            return run.counts
-        earliest = min(lv[0].days_from_due for lv in levels_by_entity.values())
-        sent = set(DunningReminder.objects.filter(
-            invoice__status__in=OPEN).values_list("invoice_id", "level_id"))  # fmt: skip
-        invoices = Invoice.objects.filter(
-            kind=InvoiceKind.INVOICE, status__in=OPEN,
-            legal_entity_id__in=list(levels_by_entity),
-            due_date__lte=today - dt.timedelta(days=earliest),
-        ).order_by("due_date", "pk")  # fmt: skip
-        book = PolicyBook()
-        for invoice in invoices:
-            if not book.for_invoice(invoice).dunning:
-                run.skipped()  # the automation policy keeps reminders with people
-                continue
-            level = _level_reached(levels_by_entity[invoice.legal_entity_id], invoice.due_date,
-                                   today)  # fmt: skip
-            if level is None or (invoice.pk, level.pk) in sent:
-                run.skipped()
-                continue
-            try:
-                if dunning_remind(invoice=invoice, level=level, today=today):
-                    run.processed()
-                else:
-                    run.skipped()
-            except Exception as exc:
-                run.failed(invoice, exc)
-    return run.counts
-
-
 def dunning_remind(
     *, invoice: Invoice, level: DunningLevel, today: dt.date
 ) -> DunningReminder | None:
     """Claim the (invoice, level) reminder, add the late fee if the level has one, and send it
     after commit. None if it was already claimed or the invoice is no longer open."""
-    from billing.tasks import send_dunning_reminder
 
     try:
         with transaction.atomic():
@@ -183,7 +140,6 @@ def dunning_remind(
 
 def _late_fee_invoice(invoice: Invoice, level: DunningLevel, today: dt.date) -> Invoice:
     """The late fee is its own invoice (an issued invoice is never edited), untaxed."""
-    from billing.services import invoice_issue
 
     fee = level.late_fee
     draft = Invoice.objects.create(

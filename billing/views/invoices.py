@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.files.base import ContentFile
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,11 +15,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing import selectors, services
-from billing.models import Invoice, InvoiceStatus
-from billing.payment_selectors import invoice_payments
-from billing.pdf import render_invoice_pdf
+from billing.models import (
+    BillingTerms,
+    FeeKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    RecurringFee,
+    ScheduleBilling,
+)
+from billing.selectors.payments import invoice_payments
+from billing.services import recurring, sources
+from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
+from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_history
 from psa.kernel.roles import Role, role_required
@@ -51,7 +62,6 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = selectors.invoice_get_for_user(request.user, pk)
     # The invoice's own entry, and every entry that touched its receivable (payments, fund
     # draw-downs, credit, write-offs): their lines carry the document.
-    from django.db.models import Q
 
     entries = (
         JournalEntry.objects.filter(legal_entity=invoice.legal_entity)
@@ -119,7 +129,6 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             data = render_invoice_pdf(invoice)  # a draft's PDF is a preview: not stored
             return FileResponse(ContentFile(data), filename=f"draft-{invoice.pk}.pdf",
                                 content_type="application/pdf")  # fmt: skip
-        from billing.pdf import invoice_pdf_store
 
         invoice_pdf_store(invoice)
     return FileResponse(invoice.pdf.open("rb"), filename=f"{invoice.number}.pdf",
@@ -176,64 +185,53 @@ def billing_run(request: HttpRequest) -> HttpResponse:
 
 
 def _project(pk: int) -> Any:
-    from projects.models import Project
 
     return get_object_or_404(Project.objects.select_related("customer", "legal_entity"), pk=pk)
 
 
-@role_required(*FINANCE)
-def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
-    """How a project bills: its terms (cap, milestones on planned date, prepaid fund), its
-    recurring fees with the quantity per period, and what is billed so far."""
-    from billing import recurring, sources
-    from billing.models import BillingTerms, FeeKind, RecurringFee, ScheduleBilling
+def _project_billing_post(request: HttpRequest, project: Any) -> None:
+    """One form of the project billing page: terms, a new recurring fee, or a usage quantity."""
+    action = request.POST.get("action")
+    if action == "terms":
+        recurring.billing_terms_set(
+            project=project,
+            actor=request.user,
+            cap_amount=request.POST.get("cap_amount"),
+            milestones_on_planned_date=request.POST.get("milestones_on_planned_date"),
+            fund_threshold=request.POST.get("fund_threshold"),
+            fund_top_up=request.POST.get("fund_top_up"),
+        )
+        messages.success(request, "Billing terms saved.")
+    elif action == "fee":
+        recurring.recurring_fee_create(
+            project=project,
+            actor=request.user,
+            kind=request.POST.get("kind", ""),
+            description=request.POST.get("description", ""),
+            unit_price=request.POST.get("unit_price", ""),
+            quantity=request.POST.get("quantity") or 1,
+            period_months=_int(request.POST.get("period_months"), "period_months"),
+            start_date=_date(request.POST.get("start_date"), "start_date"),
+            end_date=_date(request.POST.get("end_date"), "end_date", required=False),
+            included_hours=request.POST.get("included_hours"),
+            overage_rate=request.POST.get("overage_rate"),
+        )
+        messages.success(request, "Recurring fee added.")
+    elif action == "usage":
+        fee = get_object_or_404(RecurringFee, pk=request.POST.get("fee"), project=project)
+        recurring.usage_quantity_set(
+            fee=fee,
+            period_start=_date(request.POST.get("period_start"), "period_start"),
+            quantity=request.POST.get("quantity", ""),
+            actor=request.user,
+        )
+        messages.success(request, "Quantity set for the period.")
+    else:
+        raise errors.ValidationFailed("Unknown action.", fields={"action": "Unknown."})
 
-    project = _project(pk)
-    error = None
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "terms":
-                recurring.billing_terms_set(
-                    project=project,
-                    actor=request.user,
-                    cap_amount=request.POST.get("cap_amount"),
-                    milestones_on_planned_date=request.POST.get("milestones_on_planned_date"),
-                    fund_threshold=request.POST.get("fund_threshold"),
-                    fund_top_up=request.POST.get("fund_top_up"),
-                )
-                messages.success(request, "Billing terms saved.")
-            elif action == "fee":
-                recurring.recurring_fee_create(
-                    project=project,
-                    actor=request.user,
-                    kind=request.POST.get("kind", ""),
-                    description=request.POST.get("description", ""),
-                    unit_price=request.POST.get("unit_price", ""),
-                    quantity=request.POST.get("quantity") or 1,
-                    period_months=_int(request.POST.get("period_months"), "period_months"),
-                    start_date=_date(request.POST.get("start_date"), "start_date"),
-                    end_date=_date(request.POST.get("end_date"), "end_date", required=False),
-                    included_hours=request.POST.get("included_hours"),
-                    overage_rate=request.POST.get("overage_rate"),
-                )
-                messages.success(request, "Recurring fee added.")
-            elif action == "usage":
-                fee = get_object_or_404(RecurringFee, pk=request.POST.get("fee"), project=project)
-                recurring.usage_quantity_set(
-                    fee=fee,
-                    period_start=_date(request.POST.get("period_start"), "period_start"),
-                    quantity=request.POST.get("quantity", ""),
-                    actor=request.user,
-                )
-                messages.success(request, "Quantity set for the period.")
-            else:
-                raise errors.ValidationFailed("Unknown action.", fields={"action": "Unknown."})
-        except (errors.ValidationFailed, errors.Conflict) as exc:
-            error = exc
-        else:
-            return redirect("billing:project_billing", pk=pk)
-    terms = BillingTerms.objects.filter(project=project).first()
+
+def _fees_with_periods(project: Any) -> list[RecurringFee]:
+    """The project's recurring fees, each with its last six periods up to two months ahead."""
     fees = list(RecurringFee.objects.filter(project=project).prefetch_related("usage"))
     horizon = timezone.localdate() + dt.timedelta(days=62)
     billed = {
@@ -254,13 +252,30 @@ def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
             }
             for start, end in sources.fee_periods(fee, starting_through=horizon)
         ][-6:]
+    return fees
+
+
+@role_required(*FINANCE)
+def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
+    """How a project bills: its terms (cap, milestones on planned date, prepaid fund), its
+    recurring fees with the quantity per period, and what is billed so far."""
+    project = _project(pk)
+    error = None
+    if request.method == "POST":
+        try:
+            _project_billing_post(request, project)
+        except (errors.ValidationFailed, errors.Conflict) as exc:
+            error = exc
+        else:
+            return redirect("billing:project_billing", pk=pk)
+    terms = BillingTerms.objects.filter(project=project).first()
     return render(
         request,
         "billing/project_billing.html",
         {
             "project": project,
             "terms": terms,
-            "fees": fees,
+            "fees": _fees_with_periods(project),
             "fee_kinds": FeeKind.choices,
             "fund": services.fund_available(project_id=project.pk)
             if project.billing_model == "prepaid_fund"
@@ -273,7 +288,6 @@ def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def project_invoice_lines(project: Any) -> list:
-    from billing.models import InvoiceLine
 
     return list(
         InvoiceLine.objects.filter(project=project)

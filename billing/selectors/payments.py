@@ -9,10 +9,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import IN_FLIGHT, AttemptKind, AttemptStatus, Payment, PaymentAttempt
-from billing.payments import OPEN
-from billing.selectors import invoice_list_visible_to
-
-STUCK_AFTER = dt.timedelta(minutes=30)
+from billing.selectors.due import STUCK_AFTER
+from billing.selectors.invoices import invoice_list_visible_to
+from billing.services.payments import OPEN, credit_balance
 
 
 def payment_list_visible_to(user: Any) -> QuerySet[Payment]:
@@ -50,7 +49,6 @@ def attempts_needing_attention(
 def invoice_payments(invoice: Any) -> dict[str, Any]:
     """The payment side of the invoice page: payments with refunds, attempts, write-offs,
     the customer's credit, and which actions apply."""
-    from billing.payments import credit_balance
 
     return {
         "payments": list(

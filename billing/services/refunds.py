@@ -11,11 +11,11 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from billing import stripe_gateway as gateway
 from billing.models import (
     CustomerCredit,
     Dispute,
@@ -26,13 +26,15 @@ from billing.models import (
     Refund,
     RefundStatus,
 )
-from billing.payments import ZERO, _amount, _rate, _settle, credit_balance
+from billing.services import gateway
+from billing.services.payments import ZERO, _amount, _rate, _settle, credit_balance
 from crm.models import Customer
 from ledger import rules
+from ledger.models import LegalEntity
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
-from psa.kernel.money import from_minor_units
+from psa.kernel.money import from_minor_units, to_minor_units
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,6 @@ def payment_refund(
             refund_book(refund=refund, status=RefundStatus.SUCCEEDED)
             refund.refresh_from_db()
             return refund
-    from psa.kernel.money import to_minor_units
 
     try:
         result = gateway.refund_create(
@@ -81,7 +82,7 @@ def payment_refund(
             },
             idempotency_key=refund.idempotency_key,
         )
-    except Exception as exc:
+    except gateway.GATEWAY_ERRORS as exc:
         # Left pending: the retry re-sends the same key, the webhook may still settle it.
         log.warning("refund %s failed at Stripe: %s", refund.pk, exc)
         raise errors.Conflict(
@@ -240,9 +241,6 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
 
 def payout_entity() -> Any:
     """The legal entity whose Stripe account this is (STRIPE_LEGAL_ENTITY, else the only one)."""
-    from django.conf import settings
-
-    from ledger.models import LegalEntity
 
     code = getattr(settings, "STRIPE_LEGAL_ENTITY", "")
     if code:

@@ -8,9 +8,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import Invoice
-from billing.pdf import invoice_pdf_store
 from billing.selectors import invoice_document
 from billing.services import invoice_recipient
+from billing.services.pdf import invoice_pdf_store
 from psa.kernel.audit import audit_record
 
 

@@ -12,14 +12,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from billing import payments
-from billing import stripe_gateway as gateway
 from billing.models import (
     IN_FLIGHT,
     AttemptKind,
@@ -30,20 +27,15 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from psa.automation.jobs import job_run
-from psa.automation.policies import PolicyBook
+from billing.services import checkout, gateway, payments
+from billing.tasks import send_autopay_notice
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
 from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
-STUCK_AFTER = dt.timedelta(minutes=30)
-CHECKOUT_LIFETIME = dt.timedelta(hours=25)
-
-
-def _end_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
 def _autopay_method(customer_id: int) -> PaymentMethod | None:
@@ -56,63 +48,19 @@ def _autopay_method(customer_id: int) -> PaymentMethod | None:
     )
 
 
-def collect_due(*, today: dt.date) -> dict[str, int]:
-    """Apply customer credit to open invoices, then charge every invoice due by ``today``
-    whose customer consented to autopay: once, or again when a planned retry is due."""
-    with job_run("collect-due") as run:
-        credit_customers = (
-            CustomerCredit.objects.values("customer_id", "currency")
-            .annotate(balance=Sum("amount"))
-            .filter(balance__gt=0)
-        )
-        for row in credit_customers:
-            for invoice in Invoice.objects.filter(
-                customer_id=row["customer_id"], currency=row["currency"],
-                kind=InvoiceKind.INVOICE, status__in=payments.OPEN,
-            ).order_by("due_date", "pk"):  # fmt: skip
-                payments.credit_apply(invoice=invoice, actor_label="job:collect")
-        consented = PaymentMethod.objects.filter(
-            customer=OuterRef("customer_id"), is_active=True, autopay_consent_at__isnull=False
-        )
-        in_flight = PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status__in=IN_FLIGHT)
-        candidates = (
-            Invoice.objects.filter(
-                kind=InvoiceKind.INVOICE, status__in=payments.OPEN, due_date__lte=today
-            )
-            .filter(Exists(consented))
-            .exclude(Exists(in_flight))
-            .order_by("due_date", "pk")
-        )
-        last_attempts = _last_off_session(list(candidates.values_list("pk", flat=True)))
-        cutoff = _end_of(today)
-        book = PolicyBook()
-        for invoice in candidates.select_related("customer"):
-            if not book.for_invoice(invoice).autopay:
-                run.skipped()  # the firm's automation policy keeps collection with people
-                continue
-            last = last_attempts.get(invoice.pk)
-            if last is not None and (last.next_retry_at is None or last.next_retry_at > cutoff):
-                run.skipped()  # stopped, waiting for the customer, or the retry is not due
-                continue
-            try:
-                attempt = attempt_start(invoice=invoice)
-                if attempt is None:
-                    run.skipped()
-                    continue
-                attempt_send(attempt=attempt, today=today)
-                run.processed()
-            except Exception as exc:
-                run.failed(invoice, exc)
-    return run.counts
-
-
-def _last_off_session(invoice_ids: list[int]) -> dict[int, PaymentAttempt]:
-    out: dict[int, PaymentAttempt] = {}
-    for attempt in PaymentAttempt.objects.filter(
-        invoice_id__in=invoice_ids, kind=AttemptKind.OFF_SESSION
-    ).order_by("invoice_id", "-number"):
-        out.setdefault(attempt.invoice_id, attempt)
-    return out
+def customer_credits_apply(*, actor_label: str = "job:collect") -> None:
+    """Apply every customer's unused credit to their open invoices, oldest due first."""
+    credit_customers = (
+        CustomerCredit.objects.values("customer_id", "currency")
+        .annotate(balance=Sum("amount"))
+        .filter(balance__gt=0)
+    )
+    for row in credit_customers:
+        for invoice in Invoice.objects.filter(
+            customer_id=row["customer_id"], currency=row["currency"],
+            kind=InvoiceKind.INVOICE, status__in=payments.OPEN,
+        ).order_by("due_date", "pk"):  # fmt: skip
+            payments.credit_apply(invoice=invoice, actor_label=actor_label)
 
 
 def attempt_start(*, invoice: Invoice) -> PaymentAttempt | None:
@@ -126,11 +74,11 @@ def attempt_start(*, invoice: Invoice) -> PaymentAttempt | None:
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
             if locked.status not in payments.OPEN or locked.amount_due <= 0:
                 return None
-            number = payments._next_attempt_number(locked)
+            number = checkout.next_attempt_number(locked)
             return PaymentAttempt.objects.create(
                 invoice=locked, number=number, kind=AttemptKind.OFF_SESSION,
                 amount=locked.amount_due, currency=locked.currency, payment_method=method,
-                idempotency_key=payments._idempotency_key(locked, number),
+                idempotency_key=checkout.idempotency_key(locked, number),
             )  # fmt: skip
     except IntegrityError:
         return None  # another attempt is in flight (the partial unique index said so)
@@ -141,7 +89,7 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     ``today`` is the sweep's clock (retries are planned from it)."""
     attempt = PaymentAttempt.objects.select_related("invoice", "payment_method").get(pk=attempt.pk)
     invoice = attempt.invoice
-    customer_id = payments.stripe_customer_ensure(invoice.customer)
+    customer_id = checkout.stripe_customer_ensure(invoice.customer)
     params = {
         "amount": to_minor_units(attempt.amount, attempt.currency),
         "currency": attempt.currency.lower(),
@@ -154,15 +102,15 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     }
     try:
         pi = gateway.payment_intent_create(params=params, idempotency_key=attempt.idempotency_key)
-    except stripe.CardError as exc:
+    except gateway.CardError as exc:
         pi = _error_intent(exc)
         if pi is None:
             _mark_failed(attempt, exc.code or "card_error", str(exc.user_message or exc))
-    except stripe.IdempotencyError as exc:
+    except gateway.IdempotencyError as exc:
         # The same key is being used right now (another worker): leave it to that one.
         log.info("attempt %s: %s", attempt.pk, exc)
         return attempt
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except gateway.TRANSIENT_ERRORS as exc:
         # Outcome unknown: keep the attempt in flight; a retry re-sends the same key.
         PaymentAttempt.objects.filter(pk=attempt.pk, status__in=IN_FLIGHT).update(
             status=AttemptStatus.PROCESSING, error_code="unknown_outcome",
@@ -175,7 +123,7 @@ def attempt_send(*, attempt: PaymentAttempt, today: dt.date | None = None) -> Pa
     return PaymentAttempt.objects.get(pk=attempt.pk)
 
 
-def _error_intent(exc: stripe.CardError) -> dict | None:
+def _error_intent(exc: gateway.CardError) -> dict | None:
     pi = getattr(exc.error, "payment_intent", None) if exc.error else None
     if pi is None:
         return None
@@ -207,8 +155,6 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
         )
         if not claimed:
             return
-        from billing.tasks import send_autopay_notice
-        from psa.kernel.webhooks import webhooks_emit
 
         invoice = attempt.invoice
         if needs_customer:
@@ -245,7 +191,7 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
     audit_record(action="payment_attempt.retried", obj=attempt.invoice, actor=actor,
                  after={"attempt": attempt.pk, "status": attempt.status})  # fmt: skip
     if attempt.status in IN_FLIGHT:
-        return _recheck(attempt)
+        return attempt_recheck(attempt)
     if attempt.status == AttemptStatus.FAILED and attempt.kind == AttemptKind.OFF_SESSION:
         new = attempt_start(invoice=attempt.invoice)
         if new is None:
@@ -261,30 +207,10 @@ def payment_attempt_retry(*, attempt: PaymentAttempt, actor: Any = None) -> Paym
     )
 
 
-def _recheck(attempt: PaymentAttempt) -> PaymentAttempt:
+def attempt_recheck(attempt: PaymentAttempt) -> PaymentAttempt:
     """An in-flight attempt: re-send its charge with the same key if Stripe never answered,
     else re-read what Stripe knows."""
     if attempt.kind == AttemptKind.OFF_SESSION and not attempt.payment_intent_id:
         return attempt_send(attempt=attempt)
     payments.payment_confirm(attempt=attempt, source="reconcile")
     return PaymentAttempt.objects.get(pk=attempt.pk)
-
-
-def attempts_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Re-check attempts stuck in flight (lost webhook, unknown outcome)."""
-    now = now or timezone.now()
-    with job_run("reconcile-payment-attempts") as run:
-        stuck = PaymentAttempt.objects.filter(
-            status__in=IN_FLIGHT, updated_at__lt=now - STUCK_AFTER
-        ).exclude(
-            # An open Checkout page is not stuck: the customer may pay until it expires (24 h).
-            kind=AttemptKind.CHECKOUT, status=AttemptStatus.CREATED,
-            created_at__gt=now - CHECKOUT_LIFETIME,
-        )  # fmt: skip
-        for attempt in stuck.exclude(kind=AttemptKind.CHECKOUT, checkout_session_id__isnull=True):
-            try:
-                _recheck(attempt)
-                run.processed()
-            except Exception as exc:
-                run.failed(attempt, exc)
-    return run.counts

@@ -20,6 +20,24 @@ class StripeNotConfigured(RuntimeError):
     pass
 
 
+# The errors of the Stripe client, named here so no other module imports ``stripe``.
+# What a call to Stripe may raise when Stripe (or its configuration) is the problem: a caller
+# that goes on past one failure catches these, never a bare Exception.
+GATEWAY_ERRORS: tuple[type[Exception], ...] = (stripe.StripeError, StripeNotConfigured)
+# The bank declined (the error may carry the payment intent).
+CardError = stripe.CardError
+# The same idempotency key is in use right now (another worker is sending it).
+IdempotencyError = stripe.IdempotencyError
+# A webhook whose signature does not match, or that is too old.
+SignatureVerificationError = stripe.SignatureVerificationError
+# Outcome unknown (network, Stripe's side, rate limit): re-send later with the same key.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+)
+
+
 def stripe_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
@@ -99,10 +117,6 @@ def dispute_retrieve(dispute_id: str) -> dict:
 
 def payout_retrieve(payout_id: str) -> dict:
     return _plain(_client().v1.payouts.retrieve(payout_id))
-
-
-def charge_retrieve(charge_id: str) -> dict:
-    return _plain(_client().v1.charges.retrieve(charge_id))
 
 
 def webhook_verify(*, payload: bytes, signature: str) -> None:

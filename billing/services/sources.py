@@ -37,7 +37,9 @@ from billing.models import (
     UsageQuantity,
 )
 from ledger.models import LegalEntity
+from projects.models import BillingModel, Milestone, MilestoneStatus, ProjectStatus
 from psa.kernel.money import round_money
+from timesheets.models import EntryStatus, Expense, TimeEntry
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -128,7 +130,6 @@ def fee_periods(fee: RecurringFee, *, starting_through: dt.date) -> list[tuple[d
 def time_candidates(scope: Scope, groups: list[tuple]) -> list[Candidate]:
     """Lines from (customer, currency, project, billing model, rate, hours, entries) groups,
     and a write-down line per capped project whose billed time would pass its cap."""
-    from projects.models import BillingModel
 
     out: list[Candidate] = []
     per_project: dict[int, list[Candidate]] = defaultdict(list)
@@ -198,7 +199,6 @@ def _time_billed(project_ids: Any) -> dict[int, Decimal]:
 
 
 def unbilled_expenses(scope: Scope) -> QuerySet:
-    from timesheets.models import EntryStatus, Expense
 
     active = ExpenseBilling.objects.filter(expense=OuterRef("pk"), released_at__isnull=True)
     return (
@@ -241,7 +241,6 @@ def expense_candidates(expenses: list) -> list[Candidate]:
 
 
 def unbilled_milestones(scope: Scope) -> QuerySet:
-    from projects.models import BillingModel, Milestone, MilestoneStatus
 
     active = MilestoneBilling.objects.filter(milestone=OuterRef("pk"), released_at__isnull=True)
     due = Q(status=MilestoneStatus.REACHED, reached_on__lte=scope.period_end) | Q(
@@ -346,7 +345,6 @@ def _fee_candidate(
 def _overage_candidates(periods: list[tuple[RecurringFee, dt.date, dt.date]]) -> list[Candidate]:
     """Hours over a retainer's included hours, per ended period, from one query of daily
     totals."""
-    from timesheets.models import EntryStatus, TimeEntry
 
     if not periods:
         return []
@@ -448,7 +446,6 @@ def fund_top_up_candidates(
 
 
 def fund_terms(scope: Scope) -> list[BillingTerms]:
-    from projects.models import BillingModel, ProjectStatus
 
     return list(
         BillingTerms.objects.filter(

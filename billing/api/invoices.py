@@ -13,6 +13,7 @@ from typing import Any
 
 import django_filters
 from django.core.files.base import ContentFile
+from django.db.models import Q
 from django.http import FileResponse
 from django.urls import path
 from django.utils import timezone
@@ -22,11 +23,14 @@ from rest_framework import generics, renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import api_usage, selectors, services
+from billing import selectors, services
+from billing.api import usage as api_usage
 from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
+from projects.selectors import project_list_visible_to
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
@@ -274,7 +278,6 @@ class InvoiceFilter(UpdatedSinceFilterSet):
         fields = ["status", "kind", "currency"]
 
     def filter_project(self, qs: Any, name: str, value: str) -> Any:
-        from django.db.models import Q
 
         # An invoice per customer has no project of its own; its lines name the projects.
         with_lines = InvoiceLine.objects.filter(project__code=value).values("invoice_id")
@@ -386,7 +389,6 @@ class InvoicePdf(BillingApi, generics.GenericAPIView):
     )
     def get(self, request: Request, pk: int) -> Any:
         """The invoice's PDF; rendered now if it has not been stored yet (a draft: a preview)."""
-        from billing.pdf import invoice_pdf_store, render_invoice_pdf
 
         invoice = _invoice(request, pk)
         if not invoice.pdf or not invoice.pdf.storage.exists(invoice.pdf.name):
@@ -453,7 +455,6 @@ class ProjectProfitability(BillingApi, generics.GenericAPIView):
         responses=ProfitabilityOut,
     )
     def get(self, request: Request) -> Response:
-        from projects.selectors import project_list_visible_to
 
         query = ProfitabilityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing import collect, dunning, payments, refunds
 from billing.models import DunningLevel, PaymentAttempt
-from billing.payment_selectors import attempts_needing_attention, payment_list_visible_to
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
+from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
+from billing.services import collect, dunning, payments, refunds
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.roles import Role, role_required

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import ExpenseBilling, Invoice
 from billing.selectors import invoice_document
 
 logger = logging.getLogger(__name__)
@@ -34,13 +34,14 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     if not pdfs:
         return document
     from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PyPdfError
 
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(document)))
     for data in pdfs:
         try:
             writer.append(PdfReader(io.BytesIO(data)))
-        except Exception:  # a damaged receipt must not stop the invoice; it is logged
+        except (PyPdfError, ValueError, LookupError, OSError):  # a damaged receipt: logged
             logger.warning("receipt PDF of invoice %s could not be appended", invoice.pk)
     out = io.BytesIO()
     writer.write(out)
@@ -61,7 +62,6 @@ def _logo(entity: object) -> str:
 def _receipts(invoice: Invoice) -> tuple[list[dict], list[bytes]]:
     """Receipts of the expenses billed on this invoice (for a credit note: on the invoice it
     credits), in line order."""
-    from billing.models import ExpenseBilling
 
     source = invoice.credits_id or invoice.pk
     links = (

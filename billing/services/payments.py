@@ -20,13 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from billing import stripe_gateway as gateway
 from billing.models import (
-    IN_FLIGHT,
-    AttemptKind,
     AttemptStatus,
     CustomerCredit,
     Invoice,
@@ -36,9 +33,9 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
     PaymentMethodKind,
-    StripeCustomer,
     WriteOff,
 )
+from billing.services import gateway
 from crm.models import Customer
 from ledger import rules
 from ledger.selectors import fx_rate_for
@@ -46,6 +43,7 @@ from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -80,7 +78,6 @@ def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal
 
 
 def _paid_event(invoice: Invoice) -> None:
-    from psa.kernel.webhooks import webhooks_emit
 
     webhooks_emit(
         event="invoice.paid",
@@ -272,114 +269,6 @@ def invoice_write_off(
     return row
 
 
-# --- card payments: checkout ----------------------------------------------------------------------
-
-
-def _next_attempt_number(invoice: Invoice) -> int:
-    return (invoice.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
-
-
-def _idempotency_key(invoice: Invoice, number: int) -> str:
-    return f"psa-inv{invoice.pk}-att{number}"
-
-
-def stripe_customer_ensure(customer: Customer) -> str:
-    """The customer's Stripe customer id, created once (a deterministic key makes a retried
-    creation return the same Stripe customer)."""
-    row = StripeCustomer.objects.filter(customer=customer).first()
-    if row:
-        return row.stripe_customer_id
-    created = gateway.customer_create(
-        name=customer.name, email=customer.billing_email, customer_id=customer.pk,
-        idempotency_key=f"psa-cus{customer.pk}",
-    )  # fmt: skip
-    row, _ = StripeCustomer.objects.get_or_create(
-        customer=customer, defaults={"stripe_customer_id": created["id"]}
-    )
-    return row.stripe_customer_id
-
-
-def checkout_start(
-    *, invoice: Invoice, pay_url: str, save_card: bool = False, client_ip: str | None = None
-) -> str:
-    """A fresh Checkout Session for what the invoice owes now; returns its URL.
-
-    Earlier open checkout attempts of the invoice are superseded (and their sessions expired),
-    so one invoice never has two live sessions. Should one of them have been paid after all,
-    its webhook still records that money (as credit if the invoice is settled by then)."""
-    if not gateway.stripe_configured():
-        raise errors.Conflict("Card payments are not available.", code="stripe_not_configured")
-    with transaction.atomic():
-        locked = (
-            Invoice.objects.select_for_update().select_related("legal_entity").get(pk=invoice.pk)
-        )
-        if locked.status not in OPEN or locked.amount_due <= 0:
-            raise errors.Conflict("This invoice has nothing left to pay.", code="nothing_due")
-        in_flight = list(locked.attempts.filter(status__in=IN_FLIGHT))
-        if any(a.kind == AttemptKind.OFF_SESSION for a in in_flight):
-            raise errors.Conflict(
-                "A card payment for this invoice is already in progress.", code="in_progress"
-            )
-        superseded = [a.checkout_session_id for a in in_flight if a.checkout_session_id]
-        PaymentAttempt.objects.filter(pk__in=[a.pk for a in in_flight]).update(
-            status=AttemptStatus.CANCELED, error_code="superseded", updated_at=timezone.now()
-        )
-        number = _next_attempt_number(locked)
-        attempt = PaymentAttempt.objects.create(
-            invoice=locked, number=number, kind=AttemptKind.CHECKOUT, amount=locked.amount_due,
-            currency=locked.currency, idempotency_key=_idempotency_key(locked, number),
-            save_card=save_card, consent_ip=client_ip if save_card else None,
-        )  # fmt: skip
-    for session_id in superseded:
-        try:
-            gateway.checkout_session_expire(session_id)
-        except Exception:
-            log.info("could not expire checkout session %s", session_id)
-    try:
-        customer_id = stripe_customer_ensure(locked.customer)
-        from psa.kernel.money import to_minor_units
-
-        meta = {"invoice": str(locked.pk), "attempt": str(attempt.pk)}
-        intent_data: dict[str, Any] = {"metadata": meta}
-        if save_card:
-            intent_data["setup_future_usage"] = "off_session"
-        session = gateway.checkout_session_create(
-            params={
-                "mode": "payment",
-                "customer": customer_id,
-                "client_reference_id": str(locked.pk),
-                "metadata": meta,
-                "payment_intent_data": intent_data,
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": locked.currency.lower(),
-                            "unit_amount": to_minor_units(attempt.amount, locked.currency),
-                            "product_data": {"name": f"Invoice {locked.number}"},
-                        },
-                    }
-                ],
-                "success_url": f"{pay_url}?session_id={{CHECKOUT_SESSION_ID}}",
-                "cancel_url": pay_url,
-            },
-            idempotency_key=attempt.idempotency_key,
-        )
-    except Exception as exc:
-        PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
-            status=AttemptStatus.FAILED, error_code="checkout_unavailable",
-            error_message=str(exc)[:500], updated_at=timezone.now(),
-        )  # fmt: skip
-        log.warning("checkout session for invoice %s failed: %s", locked.pk, exc)
-        raise errors.Conflict(
-            "Card payment is unavailable right now; please try again shortly or pay by bank "
-            "transfer.",
-            code="stripe_unavailable",
-        ) from exc
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(checkout_session_id=session["id"])
-    return session["url"]
-
-
 # --- the one confirm path -------------------------------------------------------------------------
 
 _FINAL = (AttemptStatus.SUCCEEDED,)
@@ -493,7 +382,6 @@ def _apply_intent(*, attempt_id: int, pi: dict, source: str) -> Payment | None:
 def _method_save(*, customer_id: int, pm_id: str, consent_ip: str | None) -> PaymentMethod:
     """Keep the card the customer agreed to be charged with automatically (after commit of
     the payment; a failure to read card details only loses the brand and last four)."""
-    from crm.models import Customer
 
     customer = Customer.objects.select_related("legal_entity").get(pk=customer_id)
     method, created = PaymentMethod.objects.get_or_create(
@@ -518,7 +406,7 @@ def _method_details(method_pk: int) -> None:
     method = PaymentMethod.objects.get(pk=method_pk)
     try:
         pm = gateway.payment_method_retrieve(method.stripe_payment_method_id)
-    except Exception:
+    except gateway.GATEWAY_ERRORS:
         log.info("could not read payment method %s", method.stripe_payment_method_id)
         return
     card = pm.get("card") or {}
@@ -526,12 +414,3 @@ def _method_details(method_pk: int) -> None:
         brand=(card.get("brand") or "")[:20], last4=(card.get("last4") or "")[:4],
         exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
     )  # fmt: skip
-
-
-def payment_method_revoke(*, method: PaymentMethod, actor: Any = None) -> PaymentMethod:
-    with transaction.atomic():
-        PaymentMethod.objects.filter(pk=method.pk).update(is_active=False)
-        audit_record(action="payment_method.revoked", obj=method.customer, actor=actor,
-                     after={"payment_method": method.pk})  # fmt: skip
-    method.refresh_from_db()
-    return method

@@ -1,5 +1,5 @@
 """REST API of recurring fees and the usage quantity a subscription bills per period
-(finance and admins; token area "billing"). Writes go through billing.recurring."""
+(finance and admins; token area "billing"). Writes go through billing.services.recurring."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import recurring
 from billing.models import RecurringFee, UsageQuantity
+from billing.services import recurring
 from psa.kernel.api import role_permission
 from psa.kernel.roles import Role
 
@@ -81,7 +81,7 @@ class UsageSet(APIView):
         return Response(UsageSerializer(row).data)
 
 
-# Mounted under /api/v1/billing/ by billing.api's urlpatterns.
+# Mounted under /api/v1/billing/ by billing.api.invoices's urlpatterns.
 urlpatterns = [
     path("fees/", FeeList.as_view(), name="fees"),
     path("fees/<int:pk>/usage/<str:period_start>/", UsageSet.as_view(), name="usage"),

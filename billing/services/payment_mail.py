@@ -8,9 +8,10 @@ from django.core.mail import EmailMessage
 from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
-from billing.selectors import _pay_url
+from billing.selectors.invoices import _pay_url
 from billing.services import invoice_recipient
 from psa.kernel.models import User
 from psa.kernel.roles import Role
@@ -80,6 +81,5 @@ def dunning_reminder_send(*, reminder_id: int) -> None:
         EmailMessage(
             subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient]
         ).send()
-    from django.utils import timezone
 
     DunningReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())

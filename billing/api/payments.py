@@ -1,7 +1,7 @@
 """REST API of payments (finance): list, record a bank payment, refund, write off, retry.
 
 Mounted at /api/v1/payments/; tokens need the ``billing`` area (billing:read / billing:write).
-Every view delegates to the services in billing.payments / billing.collect.
+Every view delegates to the services in billing.services.payments / billing.services.collect.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import collect, payments, refunds
 from billing.models import Payment, PaymentAttempt, Refund, WriteOff
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
+from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
+from billing.services import collect, payments, refunds
 from psa.kernel import errors
 from psa.kernel.api import role_permission
 from psa.kernel.roles import Role
@@ -24,7 +25,6 @@ FinanceOnly = role_permission(Role.FINANCE)
 
 
 def _payments_visible_to(user: object):
-    from billing.payment_selectors import payment_list_visible_to
 
     return payment_list_visible_to(user)
 
@@ -148,7 +148,6 @@ class AttemptList(generics.ListAPIView):
     api_area = "billing"
 
     def get_queryset(self):
-        from billing.payment_selectors import attempts_needing_attention
 
         return attempts_needing_attention(visible_to=self.request.user)
 

@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -30,9 +30,10 @@ from billing.models import (
     ScheduleBilling,
     UsageQuantity,
 )
-from billing.sources import fee_periods
+from billing.services.sources import fee_periods
 from ledger import rules
 from ledger.services import journal_post
+from projects.models import BillingModel
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.validators import decimal_input
@@ -59,7 +60,6 @@ def _optional(value: object, name: str, *, minimum: Decimal = ZERO) -> Decimal |
 def billing_terms_set(*, project: Any, actor: Any, **values: Any) -> BillingTerms:
     """Set a project's billing terms (cap, milestones on planned date, fund threshold and
     top-up). Blank clears a figure."""
-    from projects.models import BillingModel
 
     cap = _optional(values.get("cap_amount"), "cap_amount")
     threshold = _optional(values.get("fund_threshold"), "fund_threshold")
@@ -278,7 +278,7 @@ def revenue_recognise(*, as_of: dt.date, run: Any = None) -> dict[str, int]:
     for line_id in lines_to_recognise(as_of=as_of):
         try:
             posted = line_recognise(line_id=line_id, as_of=as_of)
-        except Exception as exc:  # one bad line must not stop the others; it is recorded
+        except (errors.DomainError, DatabaseError) as exc:  # recorded; the others go on
             counts["failed"] += 1
             if run is not None:
                 run.failed(f"invoice line {line_id}", exc)

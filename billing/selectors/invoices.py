@@ -7,12 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.urls import NoReverseMatch, reverse
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.models import Invoice, InvoiceLine, InvoiceStatus, TimeEntryBilling
+from billing.services.pricing import tax_summary
+from projects.selectors import entry_rate
 from psa.kernel import errors
+from psa.kernel.money import round_money
 from psa.kernel.roles import Role, has_role
+from timesheets.models import EntryStatus, TimeEntry
 
 
 def invoice_list_visible_to(user: Any) -> QuerySet[Invoice]:
@@ -57,7 +62,6 @@ def invoice_totals(qs: QuerySet[Invoice]) -> list[dict[str, Any]]:
 
 def invoice_document(invoice: Invoice) -> dict[str, Any]:
     """Everything the PDF and the pay page show, lines grouped by project."""
-    from billing.services import tax_summary
 
     lines = list(invoice.lines.select_related("project").order_by("position"))
     groups: dict[str, list] = {}
@@ -75,7 +79,6 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
 
 def _pay_url(invoice: Invoice) -> str | None:
     """The customer's pay link, once the pay page exists (the payments area adds it)."""
-    from django.urls import NoReverseMatch, reverse
 
     try:
         path = reverse("pay", kwargs={"token": invoice.pay_token})
@@ -88,10 +91,6 @@ def approved_unbilled_time() -> QuerySet:
     """Approved, billable time that no active invoice line bills: never billed, or released by
     a credit note. (Released entries keep ``billed_at``: they stay frozen, yet may be billed
     again, so the link, not the timestamp, says whether time is billed.)"""
-    from django.db.models import Exists, OuterRef
-
-    from billing.models import TimeEntryBilling
-    from timesheets.models import TimeEntry
 
     active = TimeEntryBilling.objects.filter(time_entry=OuterRef("pk"), released_at__isnull=True)
     return TimeEntry.objects.filter(
@@ -115,11 +114,6 @@ def project_profitability(
     no separate cost rates, so this is the value of the work done, not a payroll cost.
     Three queries, whatever the number of projects.
     """
-    from django.db.models import F
-
-    from projects.selectors import entry_rate
-    from psa.kernel.money import round_money
-    from timesheets.models import EntryStatus, TimeEntry
 
     rows = list(projects)
     ids = [p.pk for p in rows]

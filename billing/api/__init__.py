@@ -1,0 +1,1 @@
+"""The REST API of billing: invoices and runs, payments, usage."""

@@ -1,0 +1,317 @@
+"""Issuing: gapless numbers per legal entity, kind and year; the posting of an issued invoice
+or credit note; milestones invoiced on issue; the document published to integrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    F,
+)
+from django.utils import timezone
+
+from billing.models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    LineKind,
+    MilestoneBilling,
+    NumberSequence,
+)
+from billing.services.funds import _fund_apply
+from billing.services.pricing import (
+    ZERO,
+    billing_settings,
+)
+from billing.tasks import render_invoice_pdf
+from ledger import rules
+from ledger.models import LegalEntity
+from ledger.outbox import integration_publish
+from ledger.selectors import fx_rate_required
+from ledger.services import journal_post
+from projects.models import Milestone, MilestoneStatus
+from psa.kernel import errors
+from psa.kernel.audit import audit_record
+from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.webhooks import webhooks_emit
+
+# --- issue and void --------------------------------------------------------------------------
+
+
+def _next_number(legal_entity: LegalEntity, kind: str, year: int) -> str:
+    """The next number of the sequence, under its row lock (held until commit): two
+    concurrent issues queue here, and a rollback gives the number back."""
+    try:
+        with transaction.atomic():
+            NumberSequence.objects.get_or_create(legal_entity=legal_entity, kind=kind, year=year)
+    except IntegrityError:
+        pass  # created concurrently: fine, we lock it below
+    seq = NumberSequence.objects.select_for_update().get(
+        legal_entity=legal_entity, kind=kind, year=year
+    )
+    number = seq.next_number
+    NumberSequence.objects.filter(pk=seq.pk).update(next_number=F("next_number") + 1)
+    settings_row = billing_settings(legal_entity)
+    pattern = (
+        settings_row.invoice_number_pattern
+        if kind == InvoiceKind.INVOICE
+        else settings_row.credit_note_number_pattern
+    )
+    return pattern.format(year=year, seq=number)
+
+
+_PART_KIND = {
+    LineKind.TIME: "time",
+    LineKind.WRITE_DOWN: "time",  # a write-down nets into the time it caps
+    LineKind.MILESTONE: "milestone",
+    LineKind.RECURRING: "recurring",
+    LineKind.FUND_TOP_UP: "prepayment",
+}
+
+
+def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
+    """The invoice's lines as posting parts: one per project and treatment, so a write-down
+    nets into the time it caps. A milestone's revenue is deferred until it is reached."""
+    lines = list(invoice.lines.all())
+    reached = _milestones_reached(invoice)
+    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for ln in lines:
+        kind = _PART_KIND.get(ln.kind, "services")
+        flag = reached.get(ln.position, True) if kind == "milestone" else True
+        row = sums[(kind, ln.project_id, flag)]
+        row[0] += ln.net
+        row[1] += ln.tax
+        row[2] += ln.accrued
+    return tuple(
+        rules.InvoicePart(
+            kind=kind,
+            net=abs(net),
+            tax=abs(tax),
+            accrued=abs(accrued),
+            reached=flag,
+            project_id=project_id,
+        )
+        for (kind, project_id, flag), (net, tax, accrued) in sums.items()
+    )
+
+
+def _milestones_reached(invoice: Invoice) -> dict[int, bool]:
+    """Position → whether the milestone the line bills is reached (for a credit note: the
+    milestone of the line at that position on the invoice it credits)."""
+
+    source = invoice.credits_id or invoice.pk
+    return {
+        position: status != MilestoneStatus.PLANNED
+        for position, status in MilestoneBilling.objects.filter(
+            line__invoice_id=source
+        ).values_list("line__position", "milestone__status")
+    }
+
+
+def invoice_issue(
+    *, invoice: Invoice, actor: Any = None, actor_label: str = "", today: dt.date | None = None
+) -> Invoice:
+    """Number, date and post a draft. Issuing an issued invoice again changes nothing."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        locked = (
+            Invoice.objects.select_for_update()
+            .select_related("customer", "legal_entity")
+            .get(pk=invoice.pk)
+        )
+        if locked.status != InvoiceStatus.DRAFT:
+            if locked.number:
+                return locked
+            raise errors.Conflict(
+                f"A {locked.get_status_display().lower()} invoice cannot be issued."
+            )
+        if not locked.lines.exists():
+            raise errors.ValidationFailed(
+                "An invoice needs at least one line.", fields={"lines": "Empty."}
+            )
+        entity = locked.legal_entity
+        rate = fx_rate_required(
+            currency=locked.currency,
+            functional=entity.functional_currency,
+            on=today,
+            purpose="the invoice cannot be booked",
+        )
+        locked.number = _next_number(entity, locked.kind, today.year)
+        locked.status = InvoiceStatus.ISSUED
+        locked.issue_date = today
+        locked.due_date = today + dt.timedelta(days=locked.customer.payment_terms_days)
+        locked.fx_rate = rate
+        locked.issued_at = timezone.now()
+        locked.save(
+            update_fields=["number", "status", "issue_date", "due_date", "fx_rate", "issued_at"]
+        )
+        _journal_issued(locked, rate=rate, today=today, actor=actor, actor_label=actor_label)
+        if locked.kind == InvoiceKind.INVOICE:
+            _milestones_invoiced(locked)
+            _fund_apply(locked, today=today, actor=actor, actor_label=actor_label)
+        audit_record(
+            action=f"{locked.kind}.issued",
+            obj=locked,
+            actor=actor,
+            actor_label=actor_label,
+            after={"number": locked.number, "total": locked.total, "due_date": locked.due_date},
+        )
+        _publish(locked)
+
+        _announce_issued(locked)
+    return locked
+
+
+def _journal_issued(
+    locked: Invoice, *, rate: Decimal, today: dt.date, actor: Any, actor_label: str
+) -> None:
+    """Post the issued invoice (or credit note) to the ledger, in the caller's transaction."""
+    event_cls = (
+        rules.CreditNoteIssued if locked.kind == InvoiceKind.CREDIT_NOTE else rules.InvoiceIssued
+    )
+    document = f"invoice:{locked.credits_id or locked.pk}"
+    journal_post(
+        legal_entity=locked.legal_entity,
+        event=event_cls(
+            parts=_parts(locked),
+            currency=locked.currency,
+            fx_rate=rate,
+            customer_id=locked.customer_id,
+            project_id=locked.project_id,
+            document=document,
+            due_date=locked.due_date,
+            description=f"{locked.get_kind_display()} {locked.number}",
+        ),
+        date=today,
+        source_type=locked.kind,
+        source_id=locked.pk,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def _announce_issued(locked: Invoice) -> None:
+    """After commit: render the PDF; an issued invoice (not a credit note) is a webhook event."""
+    enqueue_on_commit(render_invoice_pdf, locked.pk)
+    if locked.kind == InvoiceKind.INVOICE:
+        webhooks_emit(
+            event="invoice.issued",
+            data={
+                "invoice_id": locked.pk,
+                "number": locked.number,
+                "total": str(locked.total),
+                "currency": locked.currency,
+                "customer_id": locked.customer_id,
+            },
+        )
+
+
+def _milestones_invoiced(invoice: Invoice) -> None:
+    """Reached milestones billed by this invoice are now invoiced (one that is not reached yet
+    becomes invoiced when it is: ``milestone_reached_post``)."""
+
+    Milestone.objects.filter(
+        status=MilestoneStatus.REACHED,
+        billings__line__invoice=invoice,
+        billings__released_at__isnull=True,
+    ).update(status=MilestoneStatus.INVOICED)
+
+
+def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_label: str) -> None:
+    """A milestone just reached: if an issued invoice already billed it, its revenue was
+    deferred — recognise it now (deferred → fixed-fee revenue) and mark it invoiced."""
+
+    link = (
+        MilestoneBilling.objects.filter(
+            milestone=milestone,
+            released_at__isnull=True,
+            line__invoice__status__in=[
+                InvoiceStatus.ISSUED,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.PAID,
+            ],
+        )
+        .select_related("line__invoice__legal_entity")
+        .first()
+    )
+    if link is None:
+        return
+    invoice = link.line.invoice
+    journal_post(
+        legal_entity=invoice.legal_entity,
+        event=rules.MilestoneReached(
+            amount=link.line.net,
+            currency=invoice.currency,
+            fx_rate=invoice.fx_rate,
+            customer_id=invoice.customer_id,
+            project_id=link.line.project_id,
+            description=f"Milestone reached: {milestone.name} ({invoice.number})",
+        ),
+        date=on,
+        source_type="milestone",
+        source_id=milestone.pk,
+        actor=actor,
+        actor_label=actor_label,
+    )
+    Milestone.objects.filter(pk=milestone.pk).update(status=MilestoneStatus.INVOICED)
+
+
+def _publish(invoice: Invoice) -> None:
+    """Tell the accounting system, in the modes that want invoices (ledger.outbox.MODE_TOPICS):
+    "invoice line trigger" gets the lines; "invoice post" gets the customer and the document."""
+
+    customer = invoice.customer
+    lines = [
+        {
+            "position": ln.position,
+            "kind": ln.kind,
+            "description": ln.description,
+            "quantity": str(ln.quantity),
+            "unit_price": str(ln.unit_price),
+            "net": str(ln.net),
+            "tax_rate": str(ln.tax_rate_value),
+            "tax": str(ln.tax),
+            "project_id": ln.project_id,
+        }
+        for ln in invoice.lines.all()
+    ]
+    document = {
+        "id": invoice.pk,
+        "kind": invoice.kind,
+        "number": invoice.number,
+        "credits": invoice.credits_id,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency": invoice.currency,
+        "customer_id": customer.pk,
+        "subtotal": str(invoice.subtotal),
+        "tax_total": str(invoice.tax_total),
+        "total": str(invoice.total),
+        "reverse_charge_note": invoice.reverse_charge_note,
+        "lines": lines,
+    }
+    entity, key = invoice.legal_entity, f"{invoice.kind}-{invoice.pk}"
+    integration_publish(
+        legal_entity=entity, topic="invoice.lines", payload=document, key=f"{key}-lines"
+    )
+    integration_publish(
+        legal_entity=entity,
+        topic="customer.upserted",
+        key=f"{key}-customer",
+        payload={
+            "id": customer.pk,
+            "name": customer.name,
+            "legal_name": customer.legal_name,
+            "billing_address": customer.billing_address,
+            "country": customer.country,
+            "tax_id": customer.tax_id,
+            "email": customer.billing_email,
+            "currency": customer.currency,
+        },
+    )
+    topic = "credit_note.posted" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice.posted"
+    integration_publish(legal_entity=entity, topic=topic, payload=document, key=f"{key}-post")

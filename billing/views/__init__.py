@@ -1,0 +1,1 @@
+"""The HTML pages of billing: invoices, the public pay page, payments."""
