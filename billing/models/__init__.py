@@ -6,6 +6,7 @@ from billing.models.dunning import (
 )
 from billing.models.invoices import (
     AMOUNT,
+    OPEN,
     BillingSettings,
     Invoice,
     InvoiceKind,
@@ -52,6 +53,7 @@ from billing.models.runs import (
 __all__ = [
     "AMOUNT",
     "IN_FLIGHT",
+    "OPEN",
     "AttemptKind",
     "AttemptStatus",
     "BillingRun",

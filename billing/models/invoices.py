@@ -93,6 +93,10 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+# An invoice that can still be paid.
+OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+
+
 class Invoice(models.Model):
     legal_entity = models.ForeignKey(
         "ledger.LegalEntity", on_delete=models.PROTECT, related_name="invoices"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import (
     IN_FLIGHT,
+    OPEN,
     AttemptKind,
     AttemptStatus,
     DunningLevel,
@@ -21,7 +22,6 @@ from billing.models import (
     PaymentMethod,
     StripeEvent,
 )
-from billing.services.payments import OPEN
 
 STUCK_AFTER = dt.timedelta(minutes=30)
 CHECKOUT_LIFETIME = dt.timedelta(hours=25)

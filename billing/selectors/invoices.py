@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,6 @@ from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, TimeEntryBilling
-from billing.services.pricing import tax_summary
 from projects.selectors import entry_rate
 from psa.kernel import errors
 from psa.kernel.money import round_money
@@ -152,3 +152,15 @@ def project_profitability(
             "approved_time_value": value, "difference": revenue - value,
         })  # fmt: skip
     return out
+
+
+def tax_summary(invoice: Invoice) -> list[dict[str, Any]]:
+    """Tax per rate: the same rounded line taxes, grouped (so it always matches the total)."""
+    summary: dict[Decimal, dict[str, Any]] = defaultdict(
+        lambda: {"net": Decimal(0), "tax": Decimal(0)}
+    )
+    for ln in invoice.lines.all():
+        row = summary[ln.tax_rate_value]
+        row["net"] += ln.net
+        row["tax"] += ln.tax
+    return [{"rate": rate, **row} for rate, row in sorted(summary.items())]

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from billing.models import IN_FLIGHT, AttemptKind, AttemptStatus, Payment, PaymentAttempt
+from billing.models import (
+    IN_FLIGHT,
+    OPEN,
+    AttemptKind,
+    AttemptStatus,
+    CustomerCredit,
+    Payment,
+    PaymentAttempt,
+)
 from billing.selectors.due import STUCK_AFTER
 from billing.selectors.invoices import invoice_list_visible_to
-from billing.services.payments import OPEN, credit_balance
+from crm.models import Customer
 
 
 def payment_list_visible_to(user: Any) -> QuerySet[Payment]:
@@ -59,3 +68,10 @@ def invoice_payments(invoice: Any) -> dict[str, Any]:
         "customer_credit": credit_balance(customer=invoice.customer, currency=invoice.currency),
         "can_record_payment": invoice.kind == "invoice" and invoice.status in OPEN,
     }
+
+
+def credit_balance(*, customer: Customer, currency: str) -> Decimal:
+    total = CustomerCredit.objects.filter(customer=customer, currency=currency).aggregate(
+        s=Sum("amount")
+    )["s"]
+    return total or Decimal(0)

@@ -5,6 +5,7 @@ import it from ``billing.services``. The payment areas (payments, checkout, refu
 dunning, Stripe events) and the Stripe gateway are imported from their modules.
 """
 
+from billing.selectors.invoices import tax_summary
 from billing.services.funds import (
     fund_available,
 )
@@ -19,7 +20,6 @@ from billing.services.pricing import (
     invoice_totals_check,
     price_line,
     tax_rates_for,
-    tax_summary,
 )
 from billing.services.runs import (
     Preview,

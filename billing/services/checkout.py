@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing.models import (
     IN_FLIGHT,
+    OPEN,
     AttemptKind,
     AttemptStatus,
     Invoice,
@@ -19,7 +20,6 @@ from billing.models import (
     StripeCustomer,
 )
 from billing.services import gateway
-from billing.services.payments import OPEN
 from crm.models import Customer
 from psa.kernel import errors
 from psa.kernel.money import to_minor_units

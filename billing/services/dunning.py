@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.template import Template, TemplateSyntaxError
 
 from billing.models import (
+    OPEN,
     DunningLevel,
     DunningReminder,
     Invoice,
@@ -24,7 +25,6 @@ from billing.models import (
     LineKind,
 )
 from billing.services.issuing import invoice_issue
-from billing.services.payments import OPEN
 from billing.tasks import send_dunning_reminder
 from ledger.models import LegalEntity
 from psa.kernel import errors

@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import (
+    OPEN,
     AttemptStatus,
     CustomerCredit,
     Invoice,
@@ -35,6 +35,7 @@ from billing.models import (
     PaymentMethodKind,
     WriteOff,
 )
+from billing.selectors.payments import credit_balance
 from billing.services import gateway
 from crm.models import Customer
 from ledger import rules
@@ -47,7 +48,6 @@ from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
-OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 CONSENT_TEXT = (
     "I authorise {entity} to charge this card automatically for future invoices on their due date."
 )
@@ -108,13 +108,6 @@ def _amount(value: Any, currency: str, field: str) -> Decimal:
             "The amount must be positive.", fields={field: "Must be > 0."}
         )
     return amount
-
-
-def credit_balance(*, customer: Customer, currency: str) -> Decimal:
-    total = CustomerCredit.objects.filter(customer=customer, currency=currency).aggregate(
-        s=Sum("amount")
-    )["s"]
-    return total or ZERO
 
 
 # --- recording ----------------------------------------------------------------------------------

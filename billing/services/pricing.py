@@ -6,9 +6,7 @@ Rounding rule (one, everywhere): see billing/models/invoices.py.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import (
     DecimalField,
@@ -75,13 +73,3 @@ def invoice_totals_check(invoice: Invoice) -> bool:
         and (agg["sum_tax"] or ZERO) == invoice.tax_total
         and (agg["sum_gross"] or ZERO) == invoice.total
     )
-
-
-def tax_summary(invoice: Invoice) -> list[dict[str, Any]]:
-    """Tax per rate: the same rounded line taxes, grouped (so it always matches the total)."""
-    summary: dict[Decimal, dict[str, Any]] = defaultdict(lambda: {"net": ZERO, "tax": ZERO})
-    for ln in invoice.lines.all():
-        row = summary[ln.tax_rate_value]
-        row["net"] += ln.net
-        row["tax"] += ln.tax
-    return [{"rate": rate, **row} for rate, row in sorted(summary.items())]

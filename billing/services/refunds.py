@@ -26,8 +26,9 @@ from billing.models import (
     Refund,
     RefundStatus,
 )
+from billing.selectors.payments import credit_balance
 from billing.services import gateway
-from billing.services.payments import ZERO, _amount, _rate, _settle, credit_balance
+from billing.services.payments import ZERO, _amount, _rate, _settle
 from crm.models import Customer
 from ledger import rules
 from ledger.models import LegalEntity

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from psa.automation.demo import DEMO_LOGINS
 from psa.devtools.services import ROOT, chromium_path, services
 from psa.devtools.supervisor import Supervisor
 
@@ -76,7 +77,6 @@ def cmd_run(env: dict[str, str]) -> int:
     say("")
     say(f"PSA is running at \033[1m{url}/\033[0m  (Ctrl-C stops everything)")
     say("demo logins (password: demo)")
-    from psa.automation.demo import DEMO_LOGINS
 
     for role, email in DEMO_LOGINS:
         say(f"  {role:<16} {email}")

@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
-from psa.kernel.etag import etag_of, etag_require
+from psa.kernel.etag import etag_of
 
 # Re-exported: billing.api renders with it next to its PDF renderer.
 from psa.kernel.renderers import JSONRenderer as JSONRenderer
@@ -181,12 +181,6 @@ class ETagMixin:
     @property
     def expected_etag(self) -> str | None:
         return self.request.headers.get("If-Match")
-
-    def locked(self, obj: Any) -> Any:
-        """TRANSITIONAL, being removed: views no longer lock; services do (etag_require)."""
-        fresh = type(obj).objects.select_for_update().get(pk=obj.pk)
-        etag_require(fresh, self.expected_etag)
-        return fresh
 
 
 class ETagDetailSchema(AutoSchema):

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 import pytest
 
 from billing.models import CustomerCredit, InvoiceStatus, Payment, WriteOff
+from billing.selectors.payments import credit_balance
 from billing.services.payments import (
     credit_apply,
-    credit_balance,
     invoice_write_off,
     payment_record,
 )

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 
 from projects.models import Assignment, Project, Task
 from psa.kernel import errors
+from psa.kernel.models import AuditEvent
 from psa.kernel.roles import Role, has_role
 from timesheets.models import ApprovalPolicy, EntryStatus, Expense, TimeEntry
 
@@ -281,8 +282,6 @@ def week_history(
     """Audit events about these entries, newest first, each with its entry (one query).
     With ``person`` and ``week_start``, also events about the week's entries since deleted."""
     from django.contrib.contenttypes.models import ContentType
-
-    from psa.kernel.models import AuditEvent
 
     by_id = {str(e.pk): e for e in entries}
     about = Q(object_id__in=list(by_id))

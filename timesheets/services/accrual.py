@@ -18,13 +18,13 @@ from django.utils import timezone
 from ledger import rules
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
+from projects.models import BillingModel, Project
+from projects.selectors import entry_rate
 from psa.kernel.money import round_money
 
 
 def time_approved_accrue(*, entry_ids: list[int], actor: Any = None, actor_label: str = "") -> int:
     """Post the WIP accrual of these newly approved entries. Returns the entries posted."""
-    from projects.models import BillingModel, Project
-    from projects.selectors import entry_rate
     from timesheets.models import EntryStatus, TimeEntry
 
     if not entry_ids:
