@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -129,17 +130,25 @@ class SlugRelated(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO date-time filter that queries in UTC: PostgreSQL refuses offsets beyond ±15:59,
-    which ISO 8601 allows; an instant outside the representable range is a 400."""
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO date-time, as UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601
+    allows; an instant outside the representable range is a 400 naming the parameter."""
 
-    def filter(self, qs: Any, value: Any) -> Any:
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
         if value is not None:
             try:
                 value = value.astimezone(dt.UTC)
             except OverflowError:
-                raise exceptions.ValidationError({self.field_name: ["Out of range."]}) from None
-        return super().filter(qs, value)
+                raise forms.ValidationError("Out of range.", code="invalid") from None
+        return value
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO date-time filter that queries in UTC. The value is converted when the form is
+    cleaned, so a filter with a ``method`` gets it in UTC too."""
+
+    field_class = UtcIsoDateTimeField
 
 
 class UpdatedSinceFilterSet(django_filters.FilterSet):
