@@ -173,6 +173,12 @@ class Invoice(models.Model):
     def amount_due(self) -> Decimal:
         return self.total - self.amount_paid
 
+    @property
+    def nothing_to_pay(self) -> bool:
+        """An invoice (not a credit note) of 0.00: settled at issue, its e-mail and PDF are a
+        receipt, never a request to pay; it is never dunned or charged."""
+        return self.kind == InvoiceKind.INVOICE and self.total == 0
+
 
 class LineKind(models.TextChoices):
     TIME = "time", "Time"

@@ -40,7 +40,11 @@ def autopay_candidates(*, today: dt.date) -> list[tuple[Invoice, bool]]:
     )
     in_flight = PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status__in=IN_FLIGHT)
     candidates = (
-        Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN, due_date__lte=today)
+        # total > 0: a 0.00 invoice is settled at issue and never charged (nor one issued
+        # before that rule, still marked issued).
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE, status__in=OPEN, due_date__lte=today, total__gt=0
+        )
         .filter(Exists(consented))
         .exclude(Exists(in_flight))
         .order_by("due_date", "pk")
@@ -93,7 +97,7 @@ def dunning_due(*, today: dt.date) -> list[tuple[Invoice, DunningLevel | None]]:
     sent = set(DunningReminder.objects.filter(
         invoice__status__in=OPEN).values_list("invoice_id", "level_id"))  # fmt: skip
     invoices = Invoice.objects.filter(
-        kind=InvoiceKind.INVOICE, status__in=OPEN,
+        kind=InvoiceKind.INVOICE, status__in=OPEN, total__gt=0,  # 0.00: nothing to dun
         legal_entity_id__in=list(levels_by_entity),
         due_date__lte=today - dt.timedelta(days=earliest),
     ).order_by("due_date", "pk")  # fmt: skip

@@ -73,7 +73,9 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "customer": invoice.customer,
         "groups": list(groups.items()),
         "tax_summary": tax_summary(invoice),
-        "pay_url": _pay_url(invoice),
+        # A 0.00 invoice is a receipt: no pay link, "Nothing to pay".
+        "pay_url": None if invoice.nothing_to_pay else _pay_url(invoice),
+        "nothing_to_pay": invoice.nothing_to_pay,
     }
 
 

@@ -10,6 +10,7 @@ from billing.services.funds import (
     fund_available,
 )
 from billing.services.issuing import (
+    held_for_review_reason,
     invoice_issue,
     milestone_reached_post,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "billing_run_preview",
     "billing_settings",
     "fund_available",
+    "held_for_review_reason",
     "invoice_issue",
     "invoice_recipient",
     "invoice_send",

@@ -119,13 +119,14 @@ def dunning_remind(
     *, invoice: Invoice, level: DunningLevel, today: dt.date
 ) -> DunningReminder | None:
     """Claim the (invoice, level) reminder, add the late fee if the level has one, and send it
-    after commit. None if it was already claimed or the invoice is no longer open."""
+    after commit. None if it was already claimed, the invoice is no longer open or it owes
+    nothing."""
 
     try:
         with transaction.atomic():
             locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-            if locked.status not in OPEN:
-                return None
+            if locked.status not in OPEN or locked.amount_due <= 0:
+                return None  # paid, void, or nothing to pay (a 0.00 invoice)
             reminder = DunningReminder.objects.create(invoice=locked, level=level)
             if level.late_fee > 0:
                 reminder.late_fee_invoice = _late_fee_invoice(locked, level, today)

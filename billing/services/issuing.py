@@ -129,6 +129,13 @@ def invoice_issue(
             raise errors.Conflict(
                 f"A {locked.get_status_display().lower()} invoice cannot be issued."
             )
+        if locked.kind == InvoiceKind.INVOICE and locked.total < 0:
+            raise errors.ValidationFailed(
+                f"An invoice cannot be issued with a negative total "
+                f"({_signed(locked.total)} {locked.currency}): issue a credit note instead.",
+                code="negative_total",
+                fields={"total": f"{_signed(locked.total)} {locked.currency} is below zero."},
+            )
         if not locked.lines.exists():
             raise errors.ValidationFailed(
                 "An invoice needs at least one line.", fields={"lines": "Empty."}
@@ -153,6 +160,7 @@ def invoice_issue(
         if locked.kind == InvoiceKind.INVOICE:
             _milestones_invoiced(locked)
             _fund_apply(locked, today=today, actor=actor, actor_label=actor_label)
+            _settle_if_nothing_to_pay(locked, actor=actor, actor_label=actor_label)
         audit_record(
             action=f"{locked.kind}.issued",
             obj=locked,
@@ -164,6 +172,39 @@ def invoice_issue(
 
         _announce_issued(locked)
     return locked
+
+
+def _signed(amount: Decimal) -> str:
+    """An amount as a person reads it: 1,234.50, or -120.00 with a real minus sign."""
+    return f"\N{MINUS SIGN}{-amount:,.2f}" if amount < 0 else f"{amount:,.2f}"
+
+
+def held_for_review_reason(invoice: Invoice) -> str:
+    """Why a draft with a negative total is not issued (an invoice never asks for less than
+    nothing: what the customer is owed is a credit note)."""
+    return (
+        f"Held for review: the total is {_signed(invoice.total)} {invoice.currency}; "
+        "issue a credit note instead."
+    )
+
+
+def _settle_if_nothing_to_pay(locked: Invoice, *, actor: Any, actor_label: str) -> None:
+    """A 0.00 invoice (a cap wrote it all down) is settled at issue, in the issuing
+    transaction: paid, nothing due, so no pay link, no dunning, no late fee, no autopay. Its
+    lines are posted all the same (the write-down is in the books)."""
+    if not locked.nothing_to_pay or locked.status != InvoiceStatus.ISSUED:
+        return
+    locked.status = InvoiceStatus.PAID
+    locked.save(update_fields=["status", "updated_at"])
+    audit_record(
+        action="invoice.settled",
+        obj=locked,
+        actor=actor,
+        actor_label=actor_label,
+        before={"status": InvoiceStatus.ISSUED},
+        after={"status": InvoiceStatus.PAID},
+        reason=f"Nothing to pay: the total is 0.00 {locked.currency}; settled at issue.",
+    )
 
 
 def _journal_issued(

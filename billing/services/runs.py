@@ -37,7 +37,7 @@ from billing.models import (
 )
 from billing.selectors import approved_unbilled_time
 from billing.services import sources
-from billing.services.issuing import invoice_issue
+from billing.services.issuing import held_for_review_reason, invoice_issue
 from billing.services.pricing import (
     ZERO,
     _reverse_charge_note,
@@ -292,11 +292,30 @@ def billing_run_execute(
             actor_label=actor_label,
             after={"invoices": len(invoices), "entries": linked, "period_end": period_end},
         )
+        held = _hold_negative(invoices, actor=actor, actor_label=actor_label)
         if issue:
             for invoice in invoices:
-                invoice_issue(invoice=invoice, actor=actor, actor_label=actor_label, today=today)
+                if invoice not in held:
+                    invoice_issue(
+                        invoice=invoice, actor=actor, actor_label=actor_label, today=today
+                    )
     run.refresh_from_db()
     return run
+
+
+def _hold_negative(invoices: list[Invoice], *, actor: Any, actor_label: str) -> list[Invoice]:
+    """Drafts whose total is below zero (write-downs or credits outweigh the charges): never
+    issued by a run, held for a person to review, with the reason in the audit trail."""
+    held = [invoice for invoice in invoices if invoice.total < 0]
+    for invoice in held:
+        audit_record(
+            action="invoice.held_for_review",
+            obj=invoice,
+            actor=actor,
+            actor_label=actor_label,
+            reason=held_for_review_reason(invoice),
+        )
+    return held
 
 
 _ACCRUES = {LineKind.TIME}  # lines that credit the WIP their time accrued at approval

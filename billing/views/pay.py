@@ -62,8 +62,8 @@ def pay_status(invoice: Invoice) -> str:
     """due / overdue / paid / void, as the customer sees it."""
     if invoice.status == InvoiceStatus.VOID:
         return "void"
-    if invoice.status == InvoiceStatus.PAID:
-        return "paid"
+    if invoice.status == InvoiceStatus.PAID or invoice.nothing_to_pay:
+        return "paid"  # a 0.00 invoice is settled at issue
     if invoice.due_date and invoice.due_date < timezone.localdate():
         return "overdue"
     return "due"

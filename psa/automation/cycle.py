@@ -15,9 +15,16 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
-from billing.services import billing_run_execute, invoice_issue, invoice_recipient, invoice_send
+from billing.models import OPEN, Invoice, InvoiceKind, InvoiceStatus
+from billing.services import (
+    billing_run_execute,
+    held_for_review_reason,
+    invoice_issue,
+    invoice_recipient,
+    invoice_send,
+)
 from billing.services.recurring import revenue_recognise
 from crm.models import Customer
 from projects.models import Milestone, MilestoneStatus, Project
@@ -157,10 +164,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
     for pk in drafts:
         with run.item(f"invoice {pk}"):
             _issue_one(pk, book, today, run)
+    # Open invoices, and 0.00 invoices settled at issue (their e-mail is a receipt).
     to_send = list(
         Invoice.objects.filter(
+            Q(status__in=OPEN) | Q(status=InvoiceStatus.PAID, total=0),
             kind=InvoiceKind.INVOICE,
-            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID],
             sent_at__isnull=True,
             issue_date__gte=today - SEND_WITHIN,
         ).values_list("pk", flat=True)
@@ -183,6 +191,12 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
             project_id=invoice.project_id,
         )
         if not policy.auto_issue:
+            run.skipped()
+            return
+        if invoice.total < 0:
+            # Never issued by the cycle: what the customer is owed is a credit note.
+            if not _noted(invoice, "invoice.held_for_review"):
+                _decided(invoice, "invoice.held_for_review", held_for_review_reason(invoice))
             run.skipped()
             return
         if policy.review_above is not None and invoice.total > policy.review_above:
