@@ -200,6 +200,16 @@ class DisputeWon(Event):
 
 
 @dataclass(frozen=True)
+class ReceivableFxSettled(Event):
+    """A document's receivable is settled in its own currency but not in the functional one
+    (parts of it were valued at different rates): ``residual``, its functional debit balance,
+    leaves the receivable as a realised FX loss (positive) or gain (negative)."""
+
+    name: ClassVar[str] = "receivable.fx_settled"
+    residual: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class WrittenOff(Event):
     name: ClassVar[str] = "receivable.written_off"
     amount: Decimal = ZERO
@@ -210,7 +220,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
         PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff, DisputeOpened, DisputeWon,
+        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, ReceivableFxSettled,
     )
 }  # fmt: skip
 
@@ -353,6 +363,9 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("stripe_clearing", amount)
             b.post("bad_debt", -amount)
+        case ReceivableFxSettled(residual=residual):
+            b.post_functional("accounts_receivable", -residual, description="FX difference")
+            b.post_functional("fx_gain_loss", residual, description="FX difference")
         case WrittenOff(amount=amount):
             _positive(amount)
             b.post("bad_debt", amount)

@@ -17,8 +17,10 @@ from billing.selectors.payments import credit_balance
 from billing.services.payments import payment_record
 from billing.services.refunds import payment_refund, refund_sync
 from billing.services.voiding import invoice_void
+from ledger import rules
 from ledger.models import FxRate, JournalEntry
 from ledger.selectors import balances_by_role, trial_balance
+from ledger.services import journal_post
 from tests.billing.payment_fixtures import ISSUED_ON, LATER, firm, make_invoice  # noqa: F401
 from tests.crm.factories import CustomerFactory
 
@@ -103,6 +105,39 @@ def test_paid_at_088_refunded_at_090_then_voided_books_the_fx_and_clears_the_rec
     # Voided at 0.90: the credit note takes back 850.00, the receivable is exactly zero.
     invoice_void(invoice=invoice, actor=finance, reason="Cancelled", today=TODAY)
     assert tb(firm) == {"bank": D("-20.00"), "fx_gain_loss": D("20.00")}
+
+
+def test_a_receivable_valued_partly_at_other_rates_is_cleared_to_fx_when_voided(
+    firm, eur_customer, finance
+):
+    invoice = make_invoice(eur_customer, net=D("1000.00"), tax=D("0.00"), today=BOOKED)
+    # Entries on the invoice's receivable at other rates (as a hand posting or an entry from
+    # before refunds kept the carrying rate can leave): 500 EUR out at 0.88, back at 0.90.
+    common = {
+        "currency": "EUR",
+        "customer_id": eur_customer.pk,
+        "document": f"invoice:{invoice.pk}",
+    }
+    for source, event in (
+        ("legacy-1", rules.PaymentReceived(fx_rate=D("0.88"), amount=D("500.00"), **common)),
+        ("legacy-2", rules.RefundPaid(fx_rate=D("0.90"), amount=D("500.00"), via="bank", **common)),
+    ):
+        journal_post(
+            legal_entity=firm, event=event, date=PAID, source_type="test", source_id=source
+        )
+    assert tb(firm) == {
+        "accounts_receivable": D("860.00"),  # 850.00 - 440.00 + 450.00: 1,000 EUR still owed
+        "bank": D("-10.00"),
+        "revenue_services": D("-850.00"),
+    }
+
+    # The credit note takes back 850.00 (the invoice's rate); the 10.00 the receivable still
+    # shows in GBP while nothing is owed in EUR is a realised FX loss, not a stale receivable.
+    credit = invoice_void(invoice=invoice, actor=finance, reason="Cancelled", today=TODAY)
+    assert tb(firm) == {"bank": D("-10.00"), "fx_gain_loss": D("10.00")}
+    fx = JournalEntry.objects.get(source_type="credit_note", source_id=str(credit.pk),
+                                  event="receivable.fx_settled")  # fmt: skip
+    assert fx.date == TODAY
 
 
 def test_credit_paid_at_088_refunded_at_090_bank_900_credit_880_fx_loss_20(
