@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from psa.kernel.money import round_money
 
-RULES_VERSION = "2026.11.2"
+RULES_VERSION = "2026.12.1"
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -167,12 +167,18 @@ class PayoutPaid(Event):
 
 @dataclass(frozen=True)
 class RefundPaid(Event):
-    """Money returned to a customer, from a receivable (reopens it) or from their credit."""
+    """Money returned to a customer, from a receivable (reopens it) or from their credit.
+
+    The cash leaves at ``fx_rate`` (the refund date's); the receivable or credit comes back at
+    ``carrying_rate``, the rate it was booked at (the invoice's, or the payment's for credit).
+    If they differ, the difference is a realised FX gain or loss.
+    """
 
     name: ClassVar[str] = "refund.paid"
     amount: Decimal = ZERO
     via: str = "stripe"
     from_credit: bool = False
+    carrying_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,16 @@ class DisputeWon(Event):
 
 
 @dataclass(frozen=True)
+class ReceivableFxSettled(Event):
+    """A document's receivable is settled in its own currency but not in the functional one
+    (parts of it were valued at different rates): ``residual``, its functional debit balance,
+    leaves the receivable as a realised FX loss (positive) or gain (negative)."""
+
+    name: ClassVar[str] = "receivable.fx_settled"
+    residual: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class WrittenOff(Event):
     name: ClassVar[str] = "receivable.written_off"
     amount: Decimal = ZERO
@@ -204,7 +220,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
         PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff, DisputeOpened, DisputeWon,
+        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, ReceivableFxSettled,
     )
 }  # fmt: skip
 
@@ -336,10 +352,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("bank", amount)
             b.post("stripe_clearing", -amount)
-        case RefundPaid(amount=amount, via=via, from_credit=from_credit):
-            _positive(amount)
-            b.post("customer_prepayments" if from_credit else "accounts_receivable", amount)
-            b.post(_cash_role(via), -amount)
+        case RefundPaid():
+            _refund(b, event)
         case DisputeOpened(amount=amount, fee=fee):
             _positive(amount, fee)
             b.post("bad_debt", amount)
@@ -349,6 +363,9 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("stripe_clearing", amount)
             b.post("bad_debt", -amount)
+        case ReceivableFxSettled(residual=residual):
+            b.post_functional("accounts_receivable", -residual, description="FX difference")
+            b.post_functional("fx_gain_loss", residual, description="FX difference")
         case WrittenOff(amount=amount):
             _positive(amount)
             b.post("bad_debt", amount)
@@ -382,6 +399,20 @@ def _payment(b: _Builder, ev: PaymentReceived) -> None:
         booked = round_money(applied * receivable_rate, b.functional)
         received = round_money(applied * ev.fx_rate, b.functional)
         b.post_functional("fx_gain_loss", booked - received, description="FX difference")
+
+
+def _refund(b: _Builder, ev: RefundPaid) -> None:
+    _positive(ev.amount)
+    carrying = ev.carrying_rate or ev.fx_rate
+    role = "customer_prepayments" if ev.from_credit else "accounts_receivable"
+    b.post(role, ev.amount, rate=carrying)
+    b.post(_cash_role(ev.via), -ev.amount)
+    if carrying != ev.fx_rate:
+        # The receivable or credit returns at the rate it was booked at, the cash leaves at
+        # today's: the difference, in functional currency, is an FX loss (debit) or gain.
+        booked = round_money(ev.amount * carrying, b.functional)
+        paid = round_money(ev.amount * ev.fx_rate, b.functional)
+        b.post_functional("fx_gain_loss", paid - booked, description="FX difference")
 
 
 # --- revenue recognition ------------------------------------------------------------------------

@@ -141,6 +141,17 @@ def general_ledger(
     return opening, lines
 
 
+def document_receivable(*, legal_entity: LegalEntity, document: str) -> tuple[Decimal, Decimal]:
+    """What a document still owes on the receivable account: (transaction currency, functional)."""
+    ar_account = RoleMapping.objects.filter(
+        legal_entity=legal_entity, role="accounts_receivable"
+    ).values("account_id")
+    row = JournalLine.objects.filter(
+        legal_entity=legal_entity, account_id__in=ar_account, document=document
+    ).aggregate(txn=_sum("amount_currency"), functional=_sum(F("debit") - F("credit")))
+    return row["txn"], row["functional"]
+
+
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 

@@ -141,12 +141,7 @@ def invoice_issue(
                 "An invoice needs at least one line.", fields={"lines": "Empty."}
             )
         entity = locked.legal_entity
-        rate = fx_rate_required(
-            currency=locked.currency,
-            functional=entity.functional_currency,
-            on=today,
-            purpose="the invoice cannot be booked",
-        )
+        rate = _issue_rate(locked, today)
         locked.number = _next_number(entity, locked.kind, today.year)
         locked.status = InvoiceStatus.ISSUED
         locked.issue_date = today
@@ -204,6 +199,19 @@ def _settle_if_nothing_to_pay(locked: Invoice, *, actor: Any, actor_label: str) 
         before={"status": InvoiceStatus.ISSUED},
         after={"status": InvoiceStatus.PAID},
         reason=f"Nothing to pay: the total is 0.00 {locked.currency}; settled at issue.",
+    )
+
+
+def _issue_rate(locked: Invoice, today: dt.date) -> Decimal:
+    """An invoice books at the issue date's rate; a credit note reverses the invoice it credits
+    at that invoice's rate, so every line leaves at the carrying amount the invoice booked."""
+    if locked.kind == InvoiceKind.CREDIT_NOTE and locked.credits_id:
+        return Invoice.objects.values_list("fx_rate", flat=True).get(pk=locked.credits_id)
+    return fx_rate_required(
+        currency=locked.currency,
+        functional=locked.legal_entity.functional_currency,
+        on=today,
+        purpose="the invoice cannot be booked",
     )
 
 

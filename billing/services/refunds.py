@@ -167,6 +167,9 @@ def refund_book(*, refund: Refund, status: str) -> Refund:
                 payment=payment,
             )  # fmt: skip
         today = timezone.localdate()
+        # The cash leaves at today's rate; the receivable (the invoice's rate) or the credit
+        # (the payment's) comes back at the rate it was booked at: the rule books the FX.
+        cash_rate = _rate(payment.currency, invoice.legal_entity, today, invoice.fx_rate)
         for part, credit, event_name in (
             (reopen, False, "refund.paid"),
             (from_credit, True, "refund.paid.credit"),
@@ -175,8 +178,8 @@ def refund_book(*, refund: Refund, status: str) -> Refund:
                 journal_post(
                     legal_entity=invoice.legal_entity,
                     event=rules.RefundPaid(
-                        currency=payment.currency,
-                        fx_rate=invoice.fx_rate if not credit else payment.fx_rate,
+                        currency=payment.currency, fx_rate=cash_rate,
+                        carrying_rate=payment.fx_rate if credit else invoice.fx_rate,
                         customer_id=payment.customer_id, document=f"invoice:{invoice.pk}",
                         description=f"Refund for {invoice.number}", amount=part, via=locked.via,
                         from_credit=credit,

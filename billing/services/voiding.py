@@ -25,6 +25,9 @@ from billing.models import (
     TimeEntryBilling,
 )
 from billing.services.issuing import invoice_issue
+from ledger import rules
+from ledger.selectors import document_receivable
+from ledger.services import journal_post
 from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
@@ -105,7 +108,26 @@ def invoice_void(
             after={"credit_note": credit.pk, "entries_released": released},
         )
         credit = invoice_issue(invoice=credit, actor=actor, today=today)
+        _receivable_fx_settled(locked, credit=credit, actor=actor)
     return credit
+
+
+def _receivable_fx_settled(invoice: Invoice, *, credit: Invoice, actor: Any) -> None:
+    """The credit note reverses at the invoice's rate, so the receivable is normally zero in
+    both currencies now. Whatever the functional currency still shows while nothing is owed in
+    the invoice's (a part valued at another rate) is realised FX, never left in receivables."""
+    document = f"invoice:{invoice.pk}"
+    owed, residual = document_receivable(legal_entity=credit.legal_entity, document=document)
+    if owed or not residual:
+        return
+    journal_post(
+        legal_entity=credit.legal_entity,
+        event=rules.ReceivableFxSettled(
+            currency=invoice.currency, fx_rate=credit.fx_rate, customer_id=invoice.customer_id,
+            document=document, description=f"FX on {invoice.number}", residual=residual,
+        ),
+        date=credit.issue_date, source_type=credit.kind, source_id=credit.pk, actor=actor,
+    )  # fmt: skip
 
 
 def _recognised_by_line(line_ids: list[int]) -> dict[int, Decimal]:

@@ -139,3 +139,22 @@ def test_recognition_slices_always_add_up(amount, days, currency):
         )  # fmt: skip
         assert now >= previous
         previous = now
+
+
+@pytest.mark.parametrize("from_credit, role", [(False, "accounts_receivable"),
+                                               (True, "customer_prepayments")])  # fmt: skip
+def test_a_refund_pays_cash_at_today_s_rate_and_books_the_fx_to_the_carrying_rate(
+    from_credit, role
+):
+    # 1,000 EUR carried at 0.88 (880.00 GBP), paid back when the rate is 0.90 (900.00 GBP).
+    event = rules.RefundPaid(
+        currency="EUR", fx_rate=D("0.90"), carrying_rate=D("0.88"), amount=D("1000.00"),
+        via="bank", from_credit=from_credit,
+    )  # fmt: skip
+    lines = rules.build_lines(event, "GBP")
+    _balanced(lines)
+    assert {ln.role: ln.debit - ln.credit for ln in lines} == {
+        role: D("880.00"), "bank": D("-900.00"), "fx_gain_loss": D("20.00"),
+    }  # fmt: skip
+    same = rules.RefundPaid(currency="EUR", fx_rate=D("0.88"), amount=D("1000.00"), via="bank")
+    assert "fx_gain_loss" not in {ln.role for ln in rules.build_lines(same, "GBP")}
