@@ -29,10 +29,14 @@ LINK_TABLES = (
 # What legitimately moves on an issued invoice, by the service that moves it: status and
 # amount_paid (payments, refunds, prepaid funds, voiding), updated_at (payments, PDF), pdf
 # (rendering), sent_at (mailing), billing_run_id (SET NULL if a run's record is deleted: a
-# provenance pointer, not money) and pay_token (no service rotates it today; a leaked pay link
-# must be replaceable without a credit note, and it carries no money).
+# provenance pointer, not money), pay_token (no service rotates it today; a leaked pay link
+# must be replaceable without a credit note, and it carries no money) and due_date (a payment
+# term, not an amount: the receivable is posted at the issue date, so agreeing a later date
+# with the customer changes nothing in the books; dunning and AR aging read it; the API's
+# overdue filter test moves it).
 ISSUED_MOVES = (
     "status",
+    "due_date",
     "amount_paid",
     "updated_at",
     "pdf",
