@@ -9,7 +9,7 @@ from django.urls import reverse
 from ledger import rules
 from ledger.models import Integration, JournalEntry, OutboxMessage
 from ledger.services import journal_post
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_ar_aging_puts_the_open_invoice_in_its_bucket(client, finance, uk):
 
 def test_finance_reverses_an_entry_from_its_page(client, finance, uk):
     client.force_login(finance)
-    entry = JournalEntry.objects.get(event="time.approved")
+    entry = manual_entry(uk, date=dt.date(2026, 2, 2), amount="100.00", actor=finance)
     response = client.post(
         reverse("ledger:entry_reverse", args=[uk.code, entry.pk]),
         {"date": "2026-03-01", "reason": "Approved on the wrong project"},
@@ -120,7 +120,7 @@ def test_finance_reverses_an_entry_from_its_page(client, finance, uk):
 
 def test_reversal_without_a_reason_is_refused(client, finance, uk):
     client.force_login(finance)
-    entry = JournalEntry.objects.get(event="time.approved")
+    entry = manual_entry(uk, date=dt.date(2026, 2, 2), amount="100.00", actor=finance)
     response = client.post(
         reverse("ledger:entry_reverse", args=[uk.code, entry.pk]), {"reason": " "}
     )
