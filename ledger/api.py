@@ -1,6 +1,7 @@
-"""Read-only REST API of the books: accounts, entries and reports (finance and admins).
+"""REST API of the books: accounts, entries and reports (finance and admins).
 
-Every view delegates to ledger.selectors, the same reads the pages use.
+Reads delegate to ledger.selectors, the same reads the pages use; the two writes (a manual
+entry, a reversal) to ledger.services.
 """
 
 from __future__ import annotations
@@ -194,8 +195,26 @@ class EntryPagination(CursorPagination):
     max_page_size = 500
 
 
+class ManualLineIn(serializers.Serializer):
+    account = serializers.CharField(max_length=20, help_text="The account's code.")
+    debit = _money(min_value=0, required=False, default=0)
+    credit = _money(min_value=0, required=False, default=0)
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+
+
+class ManualEntryIn(serializers.Serializer):
+    date = serializers.DateField()
+    memo = serializers.CharField(max_length=300)
+    lines = ManualLineIn(many=True, allow_empty=False, max_length=200)
+
+
 class EntryList(generics.ListAPIView):
-    """Journal entries with their lines, newest first; ``since``/``until`` filter by date."""
+    """Journal entries with their lines, newest first; ``since``/``until`` filter by date.
+
+    POST posts a manual entry: balanced lines in the entity's functional currency, one side
+    each. A 400 names the offending field (``lines[1].account``)."""
 
     permission_classes = [FinanceOnly]
     api_area = "ledger"
@@ -213,6 +232,20 @@ class EntryList(generics.ListAPIView):
             date__gte=query.validated_data["start"],
             date__lte=query.validated_data["end"],
         ).prefetch_related("lines__account")
+
+    @extend_schema(request=ManualEntryIn, responses={201: EntrySerializer})
+    def post(self, request: Request, code: str) -> Response:
+        entity = _entity(code)
+        data = ManualEntryIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.journal_manual_post(
+            legal_entity=entity,
+            date=data.validated_data["date"],
+            memo=data.validated_data["memo"],
+            lines=[dict(line) for line in data.validated_data["lines"]],
+            actor=request.user,
+        )
+        return Response(EntrySerializer(entry).data, status=201)
 
 
 class TrialBalance(APIView):
@@ -312,7 +345,9 @@ class ReverseIn(serializers.Serializer):
 
 
 class EntryReverse(APIView):
-    """Post the reversing entry of a journal entry (dated on the first open day if locked)."""
+    """Post the reversing entry of a manual journal entry (dated on the first open day if
+    locked). An entry a business document posted is refused with 409 naming the document's
+    own action (void the invoice, refund the payment, …)."""
 
     permission_classes = [FinanceOnly]
     api_area = "ledger"

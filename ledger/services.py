@@ -7,14 +7,17 @@ name) and a unique constraint lets it post once, whoever calls twice and however
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ledger import rules
+from ledger import rules, sources
 from ledger.chart import DEFAULT_CHART
+from ledger.manual import manual_lines
 from ledger.models import (
     Account,
     Integration,
@@ -138,6 +141,16 @@ def journal_post(
     ).first()
     if existing:
         return existing
+    _require_open(legal_entity, date)
+    lines = rules.build_lines(event, legal_entity.functional_currency)
+    return _insert(
+        legal_entity=legal_entity, lines=lines, date=date, event=name, source_type=source_type,
+        source_id=source_id, currency=event.currency, fx_rate=event.fx_rate, actor=actor,
+        actor_label=actor_label, memo=memo or event.description,
+    )  # fmt: skip
+
+
+def _require_open(legal_entity: LegalEntity, date: dt.date) -> None:
     locked = legal_entity.locked_through
     if locked and date <= locked:
         raise errors.ValidationFailed(
@@ -145,12 +158,6 @@ def journal_post(
             fields={"date": f"Must be after {locked:%Y-%m-%d}."},
             code="period_locked",
         )
-    lines = rules.build_lines(event, legal_entity.functional_currency)
-    return _insert(
-        legal_entity=legal_entity, lines=lines, date=date, event=name, source_type=source_type,
-        source_id=source_id, currency=event.currency, fx_rate=event.fx_rate, actor=actor,
-        actor_label=actor_label, memo=memo or event.description,
-    )  # fmt: skip
 
 
 def _insert(
@@ -261,8 +268,14 @@ def _outbox_for_entry(entry: JournalEntry) -> None:
 def journal_reverse(
     *, entry: JournalEntry, date: dt.date, reason: str, actor: Any = None, actor_label: str = ""
 ) -> JournalEntry:
-    """Post the mirror image of ``entry``. If its period is locked, the reversal is dated on
-    the first open day instead, so a closed period is never reopened."""
+    """Post the mirror image of a manual ``entry``. If its period is locked, the reversal is
+    dated on the first open day instead, so a closed period is never reopened.
+
+    An entry a business document posted is refused (409): only the document's own action
+    (void, refund, …) may undo it, or the document and the books would disagree."""
+    refusal = sources.reversal_refusal(entry)
+    if refusal is not None:
+        raise refusal
     if not reason.strip():
         raise errors.ValidationFailed(
             "Say why the entry is reversed.", fields={"reason": "Required."}
@@ -372,3 +385,39 @@ def period_hard_lock(*, legal_entity: LegalEntity, through: dt.date, actor: Any)
     return _lock_change(
         legal_entity=legal_entity, actor=actor, field="hard_lock_date", value=through
     )
+
+
+# --- manual entries ---------------------------------------------------------------------------
+
+
+def journal_manual_post(
+    *,
+    legal_entity: LegalEntity,
+    date: dt.date,
+    memo: str,
+    lines: list[dict[str, Any]],
+    actor: Any,
+) -> JournalEntry:
+    """Finance posts a balanced entry by hand: ``lines`` are ``{account (code), debit, credit,
+    description?}`` in the entity's functional currency. The one kind of entry that can be
+    reversed through ``journal_reverse``."""
+    require_role(actor, Role.FINANCE)
+    pairs = manual_lines(legal_entity=legal_entity, memo=memo, lines=lines)
+    _require_open(legal_entity, date)
+    currency = legal_entity.functional_currency
+    with transaction.atomic():
+        # A fresh id per posting: two identical manual entries are two entries (an API retry
+        # is collapsed by the Idempotency-Key, not here).
+        entry = _new_entry(
+            legal_entity=legal_entity, date=date, event="manual", source_type=sources.MANUAL,
+            source_id=uuid.uuid4().hex, currency=currency, fx_rate=Decimal(1), actor=actor,
+            actor_label="", memo=memo.strip(),
+        )  # fmt: skip
+        _write(entry, pairs)
+        audit_record(
+            action="ledger.manual_entry_posted", obj=entry, actor=actor,
+            after={"date": date.isoformat(), "memo": entry.memo,
+                   "lines": [{"account_id": a, "debit": str(ln.debit), "credit": str(ln.credit)}
+                             for a, ln in pairs]},
+        )  # fmt: skip
+    return entry

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<slug:code>/balance-sheet/", views.balance_sheet, name="balance_sheet"),
     path("<slug:code>/accounts/", views.chart, name="chart"),
     path("<slug:code>/accounts/<str:account>/", views.account_ledger, name="account_ledger"),
+    path("<slug:code>/entries/new/", views.entry_new, name="entry_new"),
     path("<slug:code>/entries/<int:pk>/", views.entry_detail, name="entry_detail"),
     path("<slug:code>/entries/<int:pk>/reverse/", views.entry_reverse, name="entry_reverse"),
     path("<slug:code>/ar-aging/", views.ar_aging, name="ar_aging"),

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ledger import exports, selectors, services
+from ledger import exports, selectors, services, sources
 from ledger.models import (
     Account,
     AccountRole,
@@ -155,11 +155,77 @@ def entry_detail(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         ln.customer_label = customers.get(ln.customer_id, "")
         ln.project_label = projects.get(ln.project_id, "")
     reversal = JournalEntry.objects.filter(reverses=entry).first()
+    refusal = sources.reversal_refusal(entry)
     return render(
         request,
         "ledger/entry_detail.html",
-        _ctx(entity, "tb", entry=entry, lines=lines, reversal=reversal),
-    )
+        _ctx(entity, "tb", entry=entry, lines=lines, reversal=reversal,
+             refusal=refusal.message if refusal else ""),
+    )  # fmt: skip
+
+
+MANUAL_ROWS = 4
+
+
+def _manual_rows(post: Any, fields: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The form's line rows with what was typed and each input's error (rows stay in order)."""
+    count = MANUAL_ROWS
+    if post is not None:
+        count = max(count, len(post.getlist("account")))
+    values = {
+        name: (post.getlist(name) if post is not None else []) + [""] * count
+        for name in ("account", "debit", "credit", "description")
+    }
+    return [
+        {
+            "index": i,
+            **{name: values[name][i] for name in values},
+            "errors": {
+                name: " ".join(fields.get(f"lines[{i}].{name}", []))
+                for name in ("account", "debit", "credit")
+            },
+        }
+        for i in range(count)
+    ]
+
+
+@role_required(*FINANCE)
+def entry_new(request: HttpRequest, code: str) -> HttpResponse:
+    """Finance posts a manual journal entry; errors show beside their inputs, input kept."""
+    entity = _entity(code)
+    error: errors.DomainError | None = None
+    if request.method == "POST":
+        post = request.POST
+        lines = [
+            {"account": a, "debit": d, "credit": c, "description": t}
+            for a, d, c, t in zip(
+                post.getlist("account"), post.getlist("debit"), post.getlist("credit"),
+                post.getlist("description"), strict=False,
+            )
+        ]  # fmt: skip
+        try:
+            entry = services.journal_manual_post(
+                legal_entity=entity, date=_date(request, "date", timezone.localdate()),
+                memo=post.get("memo", ""), lines=lines, actor=request.user,
+            )  # fmt: skip
+        except errors.ValidationFailed as exc:
+            error = exc
+        else:
+            messages.success(request, f"Manual entry {entry.pk} posted.")
+            return redirect("ledger:entry_detail", code=entity.code, pk=entry.pk)
+    fields = error.fields if error else {}
+    return render(
+        request,
+        "ledger/entry_new.html",
+        _ctx(
+            entity, "tb", error=error, fields=fields,
+            rows=_manual_rows(request.POST if error else None, fields),
+            accounts=entity.accounts.filter(is_active=True).order_by("code"),
+            date=request.POST.get("date") or timezone.localdate().isoformat(),
+            memo=request.POST.get("memo", ""),
+        ),
+        status=400 if error else 200,
+    )  # fmt: skip
 
 
 @require_POST

@@ -51,10 +51,11 @@ def _fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = "non_field_errors" if key == "non_field_errors" else str(key)
+            # A nested list's errors come keyed by item index: ``lines[1].account``.
+            name = f"[{key}]" if isinstance(key, int) else str(key)
             if isinstance(value, dict):
                 for sub, msgs in _fields(value).items():
-                    out[f"{name}.{sub}"] = msgs
+                    out[name + (sub if sub.startswith("[") else f".{sub}")] = msgs
             elif isinstance(value, list):
                 flat: list[str] = []
                 for i, item in enumerate(value):

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from ledger import rules
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
 from ledger.services import journal_post
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -185,7 +185,7 @@ def test_the_same_event_cannot_post_twice_even_bypassing_the_service(uk):
 def test_a_reversal_is_unique_per_entry(uk):
     from ledger.services import journal_reverse
 
-    entry = _posted(uk)
+    entry = manual_entry(uk, date=dt.date(2026, 3, 2), amount="10.00")
     first = journal_reverse(entry=entry, date=dt.date(2026, 3, 3), reason="typo")
     again = journal_reverse(entry=entry, date=dt.date(2026, 3, 4), reason="typo")
     assert first == again

@@ -9,7 +9,7 @@ from django.urls import reverse
 from ledger import rules
 from ledger.models import Integration, JournalEntry, OutboxMessage
 from ledger.services import journal_post
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_ar_aging_puts_the_open_invoice_in_its_bucket(client, finance, uk):
 
 def test_finance_reverses_an_entry_from_its_page(client, finance, uk):
     client.force_login(finance)
-    entry = JournalEntry.objects.get(event="time.approved")
+    entry = manual_entry(uk, date=dt.date(2026, 2, 2), amount="100.00", actor=finance)
     response = client.post(
         reverse("ledger:entry_reverse", args=[uk.code, entry.pk]),
         {"date": "2026-03-01", "reason": "Approved on the wrong project"},
@@ -120,7 +120,7 @@ def test_finance_reverses_an_entry_from_its_page(client, finance, uk):
 
 def test_reversal_without_a_reason_is_refused(client, finance, uk):
     client.force_login(finance)
-    entry = JournalEntry.objects.get(event="time.approved")
+    entry = manual_entry(uk, date=dt.date(2026, 2, 2), amount="100.00", actor=finance)
     response = client.post(
         reverse("ledger:entry_reverse", args=[uk.code, entry.pk]), {"reason": " "}
     )
@@ -193,3 +193,46 @@ def test_integration_settings_and_retry(client, finance, uk):
     assert message.idempotency_key in page
     retry = client.post(reverse("ledger:outbox_retry", args=[uk.code, message.pk]))
     assert retry.status_code == 302
+
+
+def _manual_form(**overrides):
+    form = {
+        "date": "2026-03-02", "memo": "Owner pays a supplier bill",
+        "account": ["6200", "3000", "", ""], "debit": ["120.00", "", "", ""],
+        "credit": ["", "120.00", "", ""], "description": ["Bill", "", "", ""],
+    }  # fmt: skip
+    return form | overrides
+
+
+def test_finance_posts_a_manual_entry_and_sees_it_in_the_general_ledger(client, finance, uk):
+    client.force_login(finance)
+    gl_url = reverse("ledger:account_ledger", args=[uk.code, "6200"])
+    new_url = reverse("ledger:entry_new", args=[uk.code])
+    assert new_url in client.get(gl_url).content.decode()
+    assert client.get(new_url).status_code == 200
+    response = client.post(new_url, _manual_form())
+    entry = JournalEntry.objects.get(source_type="manual")
+    assert response["Location"] == reverse("ledger:entry_detail", args=[uk.code, entry.pk])
+    gl = client.get(gl_url, {"start": "2026-01-01", "end": "2026-12-31"}).content.decode()
+    assert reverse("ledger:entry_detail", args=[uk.code, entry.pk]) in gl
+    assert "120.00" in gl
+    # Its page offers the reversal (a document's entry would name its own action instead).
+    detail = client.get(response["Location"]).content.decode()
+    assert "Post the reversing entry" in detail
+
+
+def test_a_manual_entry_error_shows_beside_its_field_and_keeps_the_input(client, finance, uk):
+    client.force_login(finance)
+    new_url = reverse("ledger:entry_new", args=[uk.code])
+    response = client.post(new_url, _manual_form(account=["6200", "9999", "", ""]))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="line-1-account-error"' in html
+    assert "No such account in this legal entity." in html
+    assert 'value="Owner pays a supplier bill"' in html
+    assert 'value="120.00"' in html
+    assert '<option value="6200" selected>' in html
+    unbalanced = client.post(new_url, _manual_form(credit=["", "100.00", "", ""]))
+    assert unbalanced.status_code == 400
+    assert "must be equal" in unbalanced.content.decode()
+    assert not JournalEntry.objects.filter(source_type="manual").exists()

@@ -18,7 +18,7 @@ from ledger.services import (
     role_remap,
 )
 from psa.kernel import errors
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 EVENT = rules.TimeApproved(amount=D("750.00"), currency="GBP", project_id=1)
 
@@ -87,7 +87,8 @@ def test_a_locked_period_is_refused_with_a_message_naming_the_date(finance):
 @pytest.mark.django_db
 def test_reversing_a_locked_period_entry_lands_in_the_open_period(finance):
     uk = books(code="uk", functional_currency="GBP")
-    entry = _post(uk, date=dt.date(2026, 3, 2))
+    # A manual entry: the one kind a person may reverse (an accrual is undone by its time).
+    entry = manual_entry(uk, date=dt.date(2026, 3, 2), amount="750.00", actor=finance)
     period_soft_lock(legal_entity=uk, through=dt.date(2026, 3, 31), actor=finance)
     reversal = journal_reverse(
         entry=entry, date=dt.date(2026, 3, 10), reason="wrong project", actor=finance

@@ -2,21 +2,18 @@
 
 import datetime as dt
 import hashlib
-from decimal import Decimal as D
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from ledger import rules
 from ledger.models import JournalEntry
-from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenRateThrottle
 from psa.kernel.models import ApiToken, IdempotencyRecord
 from psa.kernel.services import api_token_create, api_token_revoke
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 pytestmark = pytest.mark.django_db
 TB = "/api/v1/ledger/uk/reports/trial-balance/"
@@ -25,10 +22,8 @@ TB = "/api/v1/ledger/uk/reports/trial-balance/"
 @pytest.fixture
 def uk():
     entity = books(code="uk", functional_currency="GBP")
-    journal_post(
-        legal_entity=entity, event=rules.TimeApproved(amount=D("50.00"), currency="GBP"),
-        date=dt.date(2026, 3, 2), source_type="week", source_id="1",
-    )  # fmt: skip
+    # A manual entry: the one kind the reversal endpoint these tests call will reverse.
+    manual_entry(entity, date=dt.date(2026, 3, 2), amount="50.00")
     return entity
 
 
