@@ -23,6 +23,8 @@ def _amount(raw: Any, currency: str) -> tuple[Decimal, str]:
     """The amount and, if it is unusable, why (blank counts as zero)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return Decimal(0), ""
+    if isinstance(raw, str):
+        raw = raw.strip().replace(",", ".")  # a decimal comma is as good as a point
     try:
         value = to_decimal(raw)
     except MoneyError:

@@ -236,3 +236,13 @@ def test_a_manual_entry_error_shows_beside_its_field_and_keeps_the_input(client,
     assert unbalanced.status_code == 400
     assert "must be equal" in unbalanced.content.decode()
     assert not JournalEntry.objects.filter(source_type="manual").exists()
+
+
+def test_a_manual_entry_understands_a_decimal_comma(client, finance, uk):
+    client.force_login(finance)
+    new_url = reverse("ledger:entry_new", args=[uk.code])
+    form = _manual_form(debit=["120,50", "", "", ""], credit=["", "120.50", "", ""])
+    response = client.post(new_url, form)
+    assert response.status_code == 302
+    entry = JournalEntry.objects.get(source_type="manual")
+    assert sorted(line.debit for line in entry.lines.all()) == [D("0"), D("120.50")]
