@@ -10,7 +10,7 @@ from ledger import rules
 from ledger.models import JournalEntry
 from ledger.services import journal_post
 from tests.conftest import PASSWORD
-from tests.ledger.factories import books
+from tests.ledger.factories import books, manual_entry
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def test_finance_drills_down_and_reverses_an_entry(page, screenshot, finance):
     journal_post(
         legal_entity=uk,
         event=rules.TimeApproved(amount=D("4500.00"), currency="GBP"),
-        date=dt.date(2026, 1, 9), source_type="week", source_id="2026-W02",
+        date=dt.date(2026, 1, 9), source_type="time_approval", source_id="2026-W02",
     )  # fmt: skip
 
     page.goto("/accounts/login/")
@@ -41,9 +41,16 @@ def test_finance_drills_down_and_reverses_an_entry(page, screenshot, finance):
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name=re.compile(r"^JE \d+$")).first.click()
     assert page.get_by_role("heading", name="Journal entry").is_visible()
-    assert "week:2026-W02" in page.content()
+    assert "time_approval:2026-W02" in page.content()
 
-    page.get_by_label("Reason").fill("Approved on the wrong project")
+    # The time's own accrual is reversed by its own action, never by hand: the page says which.
+    assert "reject or re-bill the time" in page.content()
+    assert page.get_by_role("button", name="Post the reversing entry").count() == 0
+
+    # A manual entry is the kind a person reverses.
+    correction = manual_entry(uk, date=dt.date(2026, 1, 12), amount="120.00", actor=finance)
+    page.goto(f"/ledger/uk/entries/{correction.pk}/")
+    page.get_by_label("Reason").fill("Posted to the wrong account")
     page.get_by_role("button", name="Post the reversing entry").click()
     assert "reversed by entry" in page.get_by_role("listitem").first.inner_text()
     screenshot(page, "reversal")
