@@ -2,6 +2,7 @@
 
 from billing.models.dunning import (
     DunningLevel,
+    DunningLevelFee,
     DunningReminder,
 )
 from billing.models.invoices import (
@@ -63,6 +64,7 @@ __all__ = [
     "CustomerCredit",
     "Dispute",
     "DunningLevel",
+    "DunningLevelFee",
     "DunningReminder",
     "ExpenseBilling",
     "FeeKind",

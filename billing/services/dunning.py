@@ -1,5 +1,8 @@
 """Dunning: reminders per level (days from the due date), optional late fee, one per level.
 
+A late fee is a percentage of the amount due with a minimum per currency, or a fixed fee per
+currency; a level without a fee in the invoice's currency charges none (the reminder goes).
+
 The reminder row is the claim: ``UNIQUE(invoice, level)`` makes a second reminder for the same
 level impossible, however often or concurrently the job runs. Only open invoices are dunned,
 so a payment stops dunning. An invoice reaching several levels at once (the job did not run for
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +23,7 @@ from django.template import Template, TemplateSyntaxError
 from billing.models import (
     OPEN,
     DunningLevel,
+    DunningLevelFee,
     DunningReminder,
     Invoice,
     InvoiceLine,
@@ -29,7 +34,9 @@ from billing.tasks import send_dunning_reminder
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.money import MoneyError, exponent, round_money
 from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.validators import decimal_input
 
 DEFAULT_BODY = (
     "Hello,\n\n{{ message }}\n\nInvoice {{ invoice.number }}: {{ amount_due }}, due on "
@@ -68,24 +75,22 @@ def dunning_level_save(
     days_from_due: Any,
     subject: str,
     body: str,
-    late_fee: Any = "0",
+    late_fee_percent: Any = "0",
+    late_fees: Mapping[str, Any] | None = None,
     is_active: bool = True,
     level: DunningLevel | None = None,
 ) -> DunningLevel:
-    """Create or edit a level; the templates must compile."""
+    """Create or edit a level; the templates must compile. ``late_fees`` maps a currency to
+    its fee (the minimum when ``late_fee_percent`` is set); a blank amount removes the fee in
+    that currency, currencies not named keep theirs."""
     fields: dict[str, str] = {}
     try:
         days = int(days_from_due)
     except (TypeError, ValueError):
         fields["days_from_due"] = "A whole number of days (negative: before the due date)."
         days = 0
-    try:
-        fee = Decimal(str(late_fee or "0"))
-        if fee < 0 or fee != fee.quantize(Decimal("0.01")):
-            raise ValueError
-    except (ArithmeticError, ValueError):
-        fields["late_fee"] = "A positive amount with at most two decimals, or 0."
-        fee = Decimal(0)
+    percent = _percent(late_fee_percent, fields)
+    fees = _fees(late_fees or {}, fields)
     if not name.strip():
         fields["name"] = "Required."
     for key, text in (("subject", subject), ("body", body)):
@@ -104,15 +109,87 @@ def dunning_level_save(
     if fields:
         raise errors.ValidationFailed("The dunning level is not valid.", fields=fields)
     with transaction.atomic():
+        if level is not None:
+            level = DunningLevel.objects.select_for_update().get(pk=level.pk)
         row = level or DunningLevel(legal_entity=legal_entity)
-        before = None if level is None else {"days_from_due": level.days_from_due,
-                                             "late_fee": str(level.late_fee)}  # fmt: skip
+        before = None if level is None else _fee_terms(level)
         row.name, row.days_from_due, row.subject, row.body = name.strip(), days, subject, body
-        row.late_fee, row.is_active = fee, is_active
+        row.late_fee_percent, row.is_active = percent, is_active
         row.save()
+        for currency, amount in fees.items():
+            if amount is None:
+                DunningLevelFee.objects.filter(level=row, currency=currency).delete()
+            else:
+                DunningLevelFee.objects.update_or_create(
+                    level=row, currency=currency, defaults={"amount": amount}
+                )
         audit_record(action="dunning_level.saved", obj=row, actor=actor, before=before,
-                     after={"days_from_due": days, "late_fee": str(fee)})  # fmt: skip
+                     after=_fee_terms(row))  # fmt: skip
     return row
+
+
+def _percent(raw: Any, fields: dict[str, str]) -> Decimal:
+    try:
+        percent = decimal_input(raw if str(raw or "").strip() else "0", "late_fee_percent")
+    except errors.ValidationFailed:
+        percent = None
+    if percent is None or not 0 <= percent <= 100 or percent != round(percent, 2):
+        fields["late_fee_percent"] = "A percentage from 0 to 100, at most two decimals."
+        return Decimal(0)
+    return percent
+
+
+def _fees(raw: Mapping[str, Any], fields: dict[str, str]) -> dict[str, Decimal | None]:
+    """Currency → fee in its minor unit (None: remove), errors under ``late_fee_<CUR>``."""
+    out: dict[str, Decimal | None] = {}
+    for code, value in raw.items():
+        currency = str(code).strip().upper()
+        key = f"late_fee_{currency or 'currency'}"
+        try:
+            exponent(currency)
+        except MoneyError:
+            fields[key] = "Use a three-letter ISO 4217 currency code, e.g. EUR."
+            continue
+        if not str(value if value is not None else "").strip():
+            out[currency] = None
+            continue
+        try:
+            amount = decimal_input(value, key)
+        except errors.ValidationFailed:
+            amount = None
+        if amount is None or amount < 0 or amount != round_money(amount, currency):
+            places = exponent(currency)
+            fields[key] = (f"A positive amount in whole {currency} (no decimals), or 0."
+                           if places == 0 else f"A positive amount in {currency} with at most "
+                           f"{places} decimals, or 0.")  # fmt: skip
+            continue
+        out[currency] = amount
+    return out
+
+
+def _fee_terms(level: DunningLevel) -> dict[str, Any]:
+    return {
+        "days_from_due": level.days_from_due,
+        "late_fee_percent": str(level.late_fee_percent),
+        "late_fees": {fee.currency: str(fee) for fee in level.fees.all()},
+    }
+
+
+def late_fee_for(*, level: DunningLevel, currency: str, amount_due: Decimal) -> Decimal:
+    """The level's late fee on an invoice owing ``amount_due`` in ``currency``: the percentage
+    of the amount due, at least the level's fee in that currency, rounded to its minor unit.
+    0 when nothing is due or the level has no fee in that currency."""
+    if amount_due <= 0:
+        return Decimal(0)
+    minimum = (
+        DunningLevelFee.objects.filter(level=level, currency=currency)
+        .values_list("amount", flat=True)
+        .first()
+    )
+    if minimum is None:
+        return Decimal(0)
+    share = amount_due * level.late_fee_percent / 100
+    return round_money(max(share, minimum), currency)
 
 
 def dunning_remind(
@@ -128,21 +205,24 @@ def dunning_remind(
             if locked.status not in OPEN or locked.amount_due <= 0:
                 return None  # paid, void, or nothing to pay (a 0.00 invoice)
             reminder = DunningReminder.objects.create(invoice=locked, level=level)
-            if level.late_fee > 0:
-                reminder.late_fee_invoice = _late_fee_invoice(locked, level, today)
+            fee = late_fee_for(level=level, currency=locked.currency, amount_due=locked.amount_due)
+            if fee > 0:
+                reminder.late_fee_invoice = _late_fee_invoice(locked, level, fee, today)
                 reminder.save(update_fields=["late_fee_invoice"])
             audit_record(action="dunning.reminded", obj=locked, actor_label="job:dunning",
-                         after={"level": level.name, "late_fee": str(level.late_fee)})  # fmt: skip
+                         after={"level": level.name,
+                                "late_fee": f"{fee} {locked.currency}"})  # fmt: skip
             enqueue_on_commit(send_dunning_reminder, reminder.pk)
     except IntegrityError:
         return None  # another run claimed this level
     return reminder
 
 
-def _late_fee_invoice(invoice: Invoice, level: DunningLevel, today: dt.date) -> Invoice:
+def _late_fee_invoice(
+    invoice: Invoice, level: DunningLevel, fee: Decimal, today: dt.date
+) -> Invoice:
     """The late fee is its own invoice (an issued invoice is never edited), untaxed."""
 
-    fee = level.late_fee
     draft = Invoice.objects.create(
         legal_entity_id=invoice.legal_entity_id, customer_id=invoice.customer_id,
         project_id=invoice.project_id, currency=invoice.currency, subtotal=fee,

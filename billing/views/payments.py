@@ -11,12 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing.models import DunningLevel, PaymentAttempt
+from billing.models import DunningLevel, DunningLevelFee, PaymentAttempt
 from billing.selectors import invoice_get_for_user, invoice_list_visible_to
 from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
 from billing.services import collect, dunning, payments, refunds
 from ledger.models import LegalEntity
 from psa.kernel import errors
+from psa.kernel.money import round_money
 from psa.kernel.roles import Role, role_required
 
 FINANCE = (Role.FINANCE,)
@@ -126,7 +127,8 @@ def dunning_levels(request: HttpRequest) -> HttpResponse:
                 legal_entity=entity, actor=request.user, level=level,
                 name=request.POST.get("name", ""), days_from_due=request.POST.get("days_from_due"),
                 subject=request.POST.get("subject", ""), body=request.POST.get("body", ""),
-                late_fee=request.POST.get("late_fee", "0"),
+                late_fee_percent=request.POST.get("late_fee_percent", "0"),
+                late_fees=_posted_fees(request),
                 is_active=request.POST.get("is_active") == "1",
             )  # fmt: skip
         except errors.ValidationFailed as exc:
@@ -134,15 +136,65 @@ def dunning_levels(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Dunning level saved.")
             return redirect(f"{request.path}?entity={entity.code}")
+    levels, new_fees = _level_forms(entity, request, form_errors)
     return render(
         request,
         "billing/dunning_levels.html",
         {
             "entities": entities,
             "entity": entity,
-            "levels": DunningLevel.objects.filter(legal_entity=entity),
+            "levels": levels,
+            "new_fees": new_fees,
             "form_errors": form_errors,
             "posted": request.POST if form_errors else None,
         },
         status=400 if form_errors else 200,
     )
+
+
+def _posted_fees(request: HttpRequest) -> dict[str, str]:
+    """The fee rows of a level's form: ``fee_currency`` and ``fee_amount``, pairwise. The blank
+    row for a new currency is skipped while its currency is empty."""
+    rows = zip(
+        request.POST.getlist("fee_currency"), request.POST.getlist("fee_amount"), strict=False
+    )
+    return {cur.strip().upper(): amount for cur, amount in rows if cur.strip() or amount.strip()}
+
+
+def _fee_rows(
+    fees: list[DunningLevelFee], typed: dict[str, str] | None, form_errors: dict
+) -> list[dict[str, str]]:
+    """A form's fee rows (currency, amount, error beside it, whether the currency is typed in);
+    the form that failed shows what was typed. Always ends with a row to add a currency."""
+    if typed is None:
+        typed = {f.currency: str(round_money(f.amount, f.currency)) for f in fees}
+    known = {f.currency for f in fees}
+    rows = [
+        {"currency": cur, "amount": amount, "new": cur not in known,
+         "error": form_errors.get(f"late_fee_{cur or 'currency'}", "")}
+        for cur, amount in typed.items()
+    ]  # fmt: skip
+    if all(not row["new"] for row in rows):
+        rows.append({"currency": "", "amount": "", "new": True, "error": ""})
+    return rows
+
+
+def _level_forms(
+    entity: LegalEntity, request: HttpRequest, form_errors: dict
+) -> tuple[list[dict], list[dict[str, str]]]:
+    """Each level with its fee rows, and the new level's; the form whose save failed keeps what
+    was typed."""
+    failed = request.POST.get("level", "") if form_errors else None
+    forms = []
+    for level in DunningLevel.objects.filter(legal_entity=entity).prefetch_related("fees"):
+        typed = _posted_fees(request) if failed == str(level.pk) else None
+        forms.append(
+            {
+                "level": level,
+                "fees": _fee_rows(
+                    list(level.fees.all()), typed, form_errors if typed is not None else {}
+                ),
+            }
+        )
+    new_typed = _posted_fees(request) if failed == "" else None
+    return forms, _fee_rows([], new_typed, form_errors if failed == "" else {})

@@ -70,7 +70,7 @@ def test_a_level_with_a_late_fee_issues_a_separate_fee_invoice_once(
     dunning_level_save(
         legal_entity=final.legal_entity, actor=finance, level=final, name=final.name,
         days_from_due=30, subject=final.subject,
-        body=final.body + "Late fee: {{ late_fee_invoice.number }}\n", late_fee="25.00",
+        body=final.body + "Late fee: {{ late_fee_invoice.number }}\n", late_fees={"GBP": "25.00"},
     )  # fmt: skip
     _run(DUE + dt.timedelta(days=30), django_capture_on_commit_callbacks)
     _run(DUE + dt.timedelta(days=31), django_capture_on_commit_callbacks)
@@ -87,9 +87,9 @@ def test_level_templates_are_validated_naming_the_field(firm, finance):
     with pytest.raises(errors.ValidationFailed) as caught:
         dunning_level_save(
             legal_entity=firm, actor=finance, name="Bad", days_from_due="x",
-            subject="{% if %}", body="", late_fee="-1",
+            subject="{% if %}", body="", late_fees={"GBP": "-1"},
         )  # fmt: skip
-    assert set(caught.value.fields) == {"days_from_due", "subject", "body", "late_fee"}
+    assert set(caught.value.fields) == {"days_from_due", "subject", "body", "late_fee_GBP"}
     assert not DunningLevel.objects.exists()
 
 

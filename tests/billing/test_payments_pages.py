@@ -81,15 +81,15 @@ def test_the_dunning_editor_saves_levels_and_reports_errors_by_field(client, fir
         "/billing/dunning/",
         {"entity": "uk", "level": level.pk, "name": "A week late", "days_from_due": "7",
          "subject": "Overdue: {{ invoice.number }}", "body": "Please pay {{ pay_url }}",
-         "late_fee": "10.00", "is_active": "1"},
+         "fee_currency": "GBP", "fee_amount": "10.00", "is_active": "1"},
     )  # fmt: skip
     assert ok.status_code == 302
     level.refresh_from_db()
-    assert (level.name, level.late_fee) == ("A week late", D("10.00"))
+    assert (level.name, level.fees.get(currency="GBP").amount) == ("A week late", D("10.00"))
     bad = client.post(
         "/billing/dunning/",
         {"entity": "uk", "name": "Dup", "days_from_due": "7", "subject": "{% bad %}",
-         "body": "x", "late_fee": "0"},
+         "body": "x", "fee_currency": "", "fee_amount": ""},
     )  # fmt: skip
     assert bad.status_code == 400
     html = bad.content.decode()

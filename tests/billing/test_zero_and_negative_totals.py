@@ -107,7 +107,7 @@ def dunning_with_late_fee(firm, finance):
         dunning_level_save(
             legal_entity=firm, actor=finance, level=level, name=level.name,
             days_from_due=level.days_from_due, subject=level.subject, body=level.body,
-            late_fee="40.00",
+            late_fees={"GBP": "40.00"},
         )  # fmt: skip
 
 
