@@ -6,6 +6,7 @@ The same rows the operations page shows; read-only (jobs are started by the sche
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 from django.urls import path
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
@@ -46,7 +47,6 @@ class JobRunFilter(django_filters.FilterSet):
         fields = ["job", "status"]
 
     def filter_updated_since(self, qs, name, value):
-        from django.db.models import Q
 
         return qs.filter(Q(started_at__gte=value) | Q(finished_at__gte=value))
 

@@ -285,6 +285,7 @@ DAILY = (
 
 def run_daily() -> list[tuple[str, dict[str, int]]]:
     """Run the day's jobs now, each recorded like a scheduled run, on the product's clock."""
+    # Imported here: the tasks module imports this one (its thin tasks run these jobs).
     from psa.automation import tasks
 
     payments = {"collect-due": tasks.collect_due, "dunning": tasks.dunning_run}

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from ledger.outbox import outbox_deliver, outbox_due
-from psa.automation import cycle
+from psa.automation import cycle, sweeps
 from psa.automation.jobs import job_run
 from psa.automation.selectors import HEARTBEAT_KEY
 from psa.kernel import clock
@@ -98,9 +98,7 @@ def recognise_revenue() -> dict[str, int]:
 @shared_task(name="psa.automation.tasks.run_daily_cycle", ignore_result=True)
 def run_daily_cycle() -> list:
     """The demo's "advance a day" button: the day's jobs, in order, on the worker."""
-    from psa.automation.cycle import run_daily
-
-    return run_daily()
+    return cycle.run_daily()
 
 
 # --- the payment sweeps (psa.automation.sweeps): billing claims each item, this layer loops ---
@@ -108,27 +106,19 @@ def run_daily_cycle() -> list:
 
 @shared_task(name="psa.automation.tasks.collect_due", ignore_result=True)
 def collect_due() -> dict:
-    from psa.automation.sweeps import collect_due as run
-
-    return run(today=clock.today())
+    return sweeps.collect_due(today=clock.today())
 
 
 @shared_task(name="psa.automation.tasks.reconcile_attempts", ignore_result=True)
 def reconcile_attempts() -> dict:
-    from psa.automation.sweeps import attempts_reconcile
-
-    return attempts_reconcile()
+    return sweeps.attempts_reconcile()
 
 
 @shared_task(name="psa.automation.tasks.dunning_run", ignore_result=True)
 def dunning_run() -> dict:
-    from psa.automation.sweeps import dunning_run as run
-
-    return run(today=clock.today())
+    return sweeps.dunning_run(today=clock.today())
 
 
 @shared_task(name="psa.automation.tasks.process_pending_stripe_events", ignore_result=True)
 def process_pending_stripe_events() -> dict:
-    from psa.automation.sweeps import stripe_events_process_pending
-
-    return stripe_events_process_pending()
+    return sweeps.stripe_events_process_pending()

@@ -15,8 +15,11 @@ from billing.selectors.payments import attempts_needing_attention
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project
-from psa.automation.models import JobRun
+from psa.automation import operations as ops
+from psa.automation.models import AutomationPolicy, InvoicingCalendar, JobRun
+from psa.automation.policies import SETTINGS, automation_policy_delete, automation_policy_set
 from psa.automation.selectors import dashboard_for
+from psa.automation.tasks import run_daily_cycle
 from psa.kernel import clock, errors
 from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.roles import Role, role_required
@@ -25,7 +28,6 @@ from psa.kernel.roles import Role, role_required
 @role_required(Role.FINANCE, Role.ADMIN)
 def operations(request: HttpRequest) -> HttpResponse:
     """What the automation did, what it will do next, and what needs a person."""
-    from psa.automation import operations as ops
 
     now = timezone.now()
     job_filter = request.GET.get("job", "")
@@ -65,7 +67,6 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required(Role.FINANCE, Role.ADMIN)
 def clock_advance(request: HttpRequest) -> HttpResponse:
     """Demo only: move the clock a day and let the worker run the day's jobs."""
-    from psa.automation.tasks import run_daily_cycle
 
     if not settings.CLOCK_CONTROL:
         raise errors.PermissionDenied("The clock only moves in the demo.")
@@ -80,8 +81,6 @@ def clock_advance(request: HttpRequest) -> HttpResponse:
 @role_required(Role.FINANCE, Role.ADMIN)
 def automation(request: HttpRequest) -> HttpResponse:
     """Automation policies: each legal entity's, and the customers' and projects' overrides."""
-    from psa.automation.models import AutomationPolicy, InvoicingCalendar
-    from psa.automation.policies import SETTINGS, automation_policy_delete, automation_policy_set
 
     error = None
     if request.method == "POST":

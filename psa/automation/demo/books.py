@@ -22,6 +22,8 @@ from ledger.models import FxRate, JournalEntry, LegalEntity
 from ledger.services import books_setup, journal_post
 from projects.models import Project
 from projects.selectors import entry_rate
+from psa.automation.models import AutomationPolicy
+from psa.automation.policies import automation_policy_set
 from psa.kernel.money import round_money
 from timesheets.models import TimeEntry
 
@@ -155,8 +157,6 @@ def _monthly_billing(report: Any, today: dt.date) -> None:
 def _automation_on(entities: list) -> None:
     """The demo firm runs touch-free: every switch on, monthly billing on the 1st, drafts
     over 60,000 kept for review. Left alone if finance changed it since."""
-    from psa.automation.models import AutomationPolicy
-    from psa.automation.policies import automation_policy_set
 
     for entity in entities:
         if AutomationPolicy.objects.filter(
