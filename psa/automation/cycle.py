@@ -129,12 +129,22 @@ def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
         if not scopes:
             run.skipped(len(members))
         for scope in scopes:
-            _bill(entity, scope, today, run)
+            if scope:
+                _bill(entity, scope, today, run)
+            elif not _bill(entity, scope, today, run, record=False):
+                # The entity-wide run failed as a whole (one set-based run, one transaction):
+                # bill customer by customer, so a customer whose billing fails — recorded with
+                # its reason — never keeps the others from being billed.
+                for customer in due:
+                    _bill(entity, {"customer": customer}, today, run)
 
 
-def _bill(entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder) -> None:
-
-    with run.item(f"billing {entity.code} {scope or 'all customers'}") as item:
+def _bill(
+    entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder, *, record: bool = True
+) -> bool:
+    """One billing run; whether it went through. A failure is recorded on the job run unless
+    ``record`` is off (a run the caller retries in parts)."""
+    with run.item(f"billing {entity.code} {scope or 'all customers'}", record=record) as item:
         billing = billing_run_execute(
             legal_entity=entity,
             period_end=today - dt.timedelta(days=1),
@@ -143,8 +153,9 @@ def _bill(entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder) 
             **scope,
         )
     if item.failed:
-        return
+        return False
     run.processed(billing.invoices_created) if billing.invoices_created else run.skipped()
+    return True
 
 
 def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ItemOutcome:
     failed: bool = False
+    error: BaseException | None = None
 
 
 @dataclass
@@ -66,27 +67,33 @@ class RunRecorder:
             )
 
     @contextlib.contextmanager
-    def item(self, label: str) -> Iterator[ItemOutcome]:
+    def item(self, label: str, *, record: bool = True) -> Iterator[ItemOutcome]:
         """Do one item of the run; a failure is counted and the run goes on to the next.
 
         with run.item(f"invoice {pk}") as item:
             ...
         if item.failed:
             continue
+
+        ``record=False``: the caller retries the work in smaller items when this one fails
+        (an entity-wide billing run, then one run per customer), so the failure is logged and
+        handed back in ``item.error`` but not counted.
         """
         outcome = ItemOutcome()
         try:
             yield outcome
         except DomainError as exc:  # a refusal the area explains (its message says why)
-            outcome.failed = True
-            self.failed(label, exc)
+            outcome.failed, outcome.error = True, exc
+            if record:
+                self.failed(label, exc)
         except Exception as exc:
             # The one broad catch of the jobs, on purpose: an unexpected error in one item (one
             # customer's invoice) must not stop the run for every other item. It is recorded on
             # the run with its traceback (the operations page shows it) and logged as an error.
-            outcome.failed = True
+            outcome.failed, outcome.error = True, exc
             logger.exception("job %s: %s failed", self.run.job, label)
-            self.failed(label, exc)
+            if record:
+                self.failed(label, exc)
 
 
 @contextlib.contextmanager

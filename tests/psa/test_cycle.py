@@ -325,3 +325,30 @@ def test_one_run_bills_an_entity_whose_customers_are_all_due(firm, northwind, er
     latest = BillingRun.objects.latest("started_at")
     assert (latest.customer, latest.invoices_created) == (northwind, 1)
     assert Invoice.objects.filter(customer=halcyon).count() == 1  # not billed again
+
+
+def test_a_customer_whose_billing_fails_never_keeps_the_others_from_being_billed(
+    firm, northwind, erp, monkeypatch
+):
+    """The entity-wide run is one transaction: when one customer's billing fails inside it,
+    the calendar bills customer by customer and records the one that failed, with its reason."""
+    from django.db import IntegrityError
+
+    halcyon = CustomerFactory(legal_entity=firm, name="Halcyon", currency="GBP")
+    portal = ProjectFactory(customer=halcyon)
+    RateCardFactory(project=portal, rate=D("90"), currency="GBP")
+    TimeEntryFactory(project=portal, date=dt.date(2026, 11, 18), hours=D("2"), status="approved")
+    automation_policy_set(legal_entity=firm, actor=None, values=ALL_ON)
+
+    def failing_for_halcyon(**kwargs):
+        if kwargs.get("customer") in (None, halcyon):  # Halcyon is in every entity-wide run
+            raise IntegrityError('new row violates check constraint "invoice_total_is_sum"')
+        return billing_run_execute(**kwargs)
+
+    monkeypatch.setattr(cycle, "billing_run_execute", failing_for_halcyon)
+    run = step(cycle.billing_calendar, today=DEC_1)
+    assert (run.processed, run.failed, run.status) == (1, 1, "partial")
+    assert "Halcyon" in run.errors[0]["item"]
+    assert "invoice_total_is_sum" in run.errors[0]["error"]
+    assert Invoice.objects.filter(customer=northwind).count() == 1
+    assert not Invoice.objects.filter(customer=halcyon).exists()
