@@ -26,6 +26,8 @@ class LegalEntityAdmin(admin.ModelAdmin):
     readonly_fields = ["soft_lock_date", "hard_lock_date"]
 
     def save_model(self, request, obj, form, change):
+        # Imported here: the services load the posting rules, which the admin does not need
+        # until an entity is saved.
         from ledger.services import books_setup
 
         super().save_model(request, obj, form, change)

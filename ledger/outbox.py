@@ -34,6 +34,7 @@ def outbox_enqueue(
         },
     )
     if created:
+        # Imported here: ledger.tasks imports this module to deliver (a cycle within ledger).
         from ledger.tasks import deliver_outbox_message
 
         enqueue_on_commit(deliver_outbox_message, message.pk)
@@ -101,6 +102,7 @@ def outbox_retry(*, message: OutboxMessage, actor: Any) -> OutboxMessage:
     retried = delivery.retry(
         model=OutboxMessage, pk=message.pk, actor=actor, action="outbox.retried"
     )
+    # Imported here: ledger.tasks imports this module to deliver (a cycle within ledger).
     from ledger.tasks import deliver_outbox_message
 
     enqueue_on_commit(deliver_outbox_message, retried.pk)

@@ -14,6 +14,7 @@ from ledger.models import (
     DEBIT_NORMAL,
     Account,
     AccountType,
+    FxRate,
     JournalEntry,
     JournalLine,
     LegalEntity,
@@ -260,7 +261,6 @@ def entry_payload(entry: JournalEntry) -> dict[str, Any]:
 def fx_rate_for(*, currency: str, functional: str, on: dt.date) -> Decimal | None:
     """The rate in force on ``on`` (the latest entered on or before it); 1 for the same
     currency; None when no rate is known."""
-    from ledger.models import FxRate
 
     if currency == functional:
         return Decimal(1)

@@ -244,6 +244,7 @@ def _write(entry: JournalEntry, pairs: list[tuple[int, rules.Line]]) -> None:
 def _outbox_for_entry(entry: JournalEntry) -> None:
     """Webhook subscribers hear of the entry; in journal-post mode it also travels to the
     accounting system via the outbox."""
+    # Imported here: the outbox and the selectors import this module (cycles within ledger).
     from ledger.outbox import integration_publish
     from ledger.selectors import entry_payload
 

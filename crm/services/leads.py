@@ -216,6 +216,7 @@ def _open_lead_with_email(legal_entity: Any, email: str) -> Lead | None:
 def _notify_owner(lead: Lead, *, event: str) -> None:
     if lead.owner_id is None:
         return
+    # Imported here: crm.tasks calls back into these services (a cycle within crm).
     from crm.tasks import lead_notify_owner
 
     enqueue_on_commit(lead_notify_owner, lead.pk, event)

@@ -111,6 +111,8 @@ class IdempotencyMiddleware:
 def _idempotency_owner(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
+        # Imported here: the services import the models, which the middleware must not load
+        # while the settings import it.
         from psa.kernel.services import token_hash
 
         return f"token:{token_hash(header[7:].strip())[:32]}"

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.validators import RegexValidator
 from django.db import models
 
+from psa.kernel import errors
+
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
 country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 code, e.g. GB.")
 
@@ -21,7 +23,6 @@ def currency_check(field: str, name: str) -> models.CheckConstraint:
 def decimal_input(value: object, name: str, *, label: str = "") -> Decimal:
     """A number a person or client typed ("12.5", "12,5", 12) as a Decimal, or ValidationFailed
     naming ``name``. Floats are refused (money is never a float)."""
-    from psa.kernel import errors
 
     label = label or name.replace("_", " ").capitalize()
     if isinstance(value, float | bool):

@@ -151,6 +151,7 @@ def webhooks_emit(*, event: str, data: dict[str, Any]) -> int:
         )
         for s in subscriptions
     )
+    # Imported here: the task module imports this one to deliver (a cycle within the kernel).
     from psa.kernel.tasks import deliver_webhook
 
     for row in rows:
@@ -193,6 +194,7 @@ def webhook_redeliver(*, row: WebhookDelivery, actor: Any) -> WebhookDelivery:
     retried = delivery.retry(
         model=WebhookDelivery, pk=row.pk, actor=actor, action="webhook.redelivered"
     )
+    # Imported here: the task module imports this one to deliver (a cycle within the kernel).
     from psa.kernel.tasks import deliver_webhook
 
     enqueue_on_commit(deliver_webhook, retried.pk)

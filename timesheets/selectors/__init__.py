@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
 
 from projects.models import Assignment, Project, Task
@@ -77,7 +78,6 @@ def person_weekly_hours(*, person: Any, weeks: int, until: dt.date) -> list[dict
 
 def submitted_hours_on_projects(*, projects: Any) -> dict[str, Any]:
     """Hours awaiting approval on these projects, and how many people submitted them."""
-    from django.db.models import Count
 
     return TimeEntry.objects.filter(project__in=projects, status=EntryStatus.SUBMITTED).aggregate(
         hours=Coalesce(Sum("hours"), ZERO_HOURS), people=Count("person", distinct=True)
@@ -281,7 +281,6 @@ def week_history(
 ) -> list[dict[str, Any]]:
     """Audit events about these entries, newest first, each with its entry (one query).
     With ``person`` and ``week_start``, also events about the week's entries since deleted."""
-    from django.contrib.contenttypes.models import ContentType
 
     by_id = {str(e.pk): e for e in entries}
     about = Q(object_id__in=list(by_id))
@@ -341,7 +340,6 @@ def time_visible_to(user: Any) -> QuerySet[TimeEntry]:
 def expenses_pending(*, approver: Any) -> QuerySet:
     """Submitted expenses the approver may decide on: finance all, a manager those on the
     projects they manage (not their own)."""
-    from timesheets.models import Expense
 
     qs = Expense.objects.filter(status=EntryStatus.SUBMITTED)
     if has_role(approver, Role.FINANCE):

@@ -21,11 +21,11 @@ from ledger.services import journal_post
 from projects.models import BillingModel, Project
 from projects.selectors import entry_rate
 from psa.kernel.money import round_money
+from timesheets.models import EntryStatus, TimeEntry
 
 
 def time_approved_accrue(*, entry_ids: list[int], actor: Any = None, actor_label: str = "") -> int:
     """Post the WIP accrual of these newly approved entries. Returns the entries posted."""
-    from timesheets.models import EntryStatus, TimeEntry
 
     if not entry_ids:
         return 0

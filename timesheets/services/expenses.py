@@ -17,6 +17,7 @@ from psa.kernel.etag import etag_require
 from psa.kernel.validators import decimal_input
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
+from timesheets.selectors import expenses_pending
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 # What the file is, from its first bytes: the browser's content type and the name are the
@@ -122,7 +123,6 @@ def expense_create(
 def expenses_decide(*, actor: Any, expense_ids: list[int], approve: bool, reason: str = "") -> int:
     """Approve (billable ones become billable work) or reject submitted expenses the actor
     may decide on; each decision is audited with its reason. Returns how many changed."""
-    from timesheets.selectors import expenses_pending
 
     if not approve and not reason.strip():
         raise errors.ValidationFailed(
@@ -166,7 +166,6 @@ def expense_update(
     """Change your own draft (or rejected) expense; submitted ones are locked like time.
 
     ``expected_etag`` (If-Match) must name the expense as it is now (412 otherwise)."""
-    from timesheets.models import EntryStatus
 
     if actor.pk != expense.person_id:
         raise errors.PermissionDenied("You can only change your own expenses.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from psa.automation.cycle import run_daily
 from psa.kernel import clock
 
 
@@ -18,7 +19,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days: int, no_run: bool, **options):  # type: ignore[no-untyped-def]
-        from psa.automation.cycle import run_daily
 
         if days < 1:
             raise CommandError("--days must be at least 1.")
