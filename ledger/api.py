@@ -195,7 +195,17 @@ class EntryPagination(CursorPagination):
     max_page_size = 500
 
 
-class ManualLineIn(serializers.Serializer):
+class _Strict(serializers.Serializer):
+    """Refuses fields it does not know: a misspelt field is a 400 naming it, never ignored."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        extra = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
+        if extra:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(extra)})
+        return attrs
+
+
+class ManualLineIn(_Strict):
     account = serializers.CharField(max_length=20, help_text="The account's code.")
     debit = _money(min_value=0, required=False, default=0)
     credit = _money(min_value=0, required=False, default=0)
@@ -204,7 +214,7 @@ class ManualLineIn(serializers.Serializer):
     )
 
 
-class ManualEntryIn(serializers.Serializer):
+class ManualEntryIn(_Strict):
     date = serializers.DateField()
     memo = serializers.CharField(max_length=300)
     lines = ManualLineIn(many=True, allow_empty=False, max_length=200)

@@ -7,8 +7,11 @@ each message beside its input. Lines are numbered from 0, as in the request body
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from ledger import rules
 from ledger.models import Account, LegalEntity
@@ -17,6 +20,8 @@ from psa.kernel.money import MoneyError, round_money, to_decimal
 
 # Larger than any real posting and safely inside the columns (20 digits, 2 decimals).
 LIMIT = Decimal(10) ** 15
+EARLIEST = dt.timedelta(days=366 * 10)
+LATEST = dt.timedelta(days=366)
 
 
 def _amount(raw: Any, currency: str) -> tuple[Decimal, str]:
@@ -83,11 +88,21 @@ def _line(
 
 
 def manual_lines(
-    *, legal_entity: LegalEntity, memo: str, lines: list[dict[str, Any]]
+    *,
+    legal_entity: LegalEntity,
+    memo: str,
+    lines: list[dict[str, Any]],
+    date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> list[tuple[int, rules.Line]]:
     """The (account id, line) pairs to write, or ValidationFailed naming every bad field."""
     currency = legal_entity.functional_currency
     fields: dict[str, str] = {}
+    today = today or timezone.localdate()
+    # A typo in the year (0001, 9999) must not reach the books: periods a firm really posts to
+    # lie within a few years of today (old periods are usually locked anyway).
+    if date is not None and not (today - EARLIEST <= date <= today + LATEST):
+        fields["date"] = f"Between {today - EARLIEST:%d %b %Y} and {today + LATEST:%d %b %Y}."
     if not memo.strip():
         fields["memo"] = "Say what the entry is for."
     # Blank rows (a form's spare ones) are skipped; the others keep their index.

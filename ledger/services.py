@@ -403,7 +403,7 @@ def journal_manual_post(
     description?}`` in the entity's functional currency. The one kind of entry that can be
     reversed through ``journal_reverse``."""
     require_role(actor, Role.FINANCE)
-    pairs = manual_lines(legal_entity=legal_entity, memo=memo, lines=lines)
+    pairs = manual_lines(legal_entity=legal_entity, memo=memo, lines=lines, date=date)
     _require_open(legal_entity, date)
     currency = legal_entity.functional_currency
     with transaction.atomic():

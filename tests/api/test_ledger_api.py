@@ -149,6 +149,9 @@ BALANCED = [{"account": "6200", "debit": "80.00"}, {"account": "2390", "credit":
         ([{"account": "6200"}, {"account": "2390", "credit": "80.00"}], {}, "lines[0].debit"),
         (BALANCED, {"memo": ""}, "memo"),
         (BALANCED, {"memo": "   "}, "memo"),
+        (BALANCED, {"date": "9999-12-31"}, "date"),
+        (BALANCED, {"date": "0001-01-01"}, "date"),
+        (BALANCED, {"dry_run": True}, "dry_run"),
     ],
 )  # fmt: skip
 def test_manual_post_names_the_offending_field(finance, lines, extra, field):
