@@ -124,6 +124,10 @@ class Task(models.Model):
     name = models.CharField(max_length=200)
     billable = models.BooleanField(default=True, help_text="The default for new time entries.")
     active = models.BooleanField(default=True)
+    note_required = models.BooleanField(
+        default=False,
+        help_text="Time on this task is approved by policy only with a note saying what was done.",
+    )
 
     class Meta:
         ordering = ["project", "name"]

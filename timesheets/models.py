@@ -145,9 +145,22 @@ class Holiday(models.Model):
 
 
 class ApprovalPolicy(models.Model):
-    """Rules under which a submitted week approves itself. A project's policy wins over its
-    customer's; with neither, every week goes to the project manager."""
+    """Rules under which a submitted week approves itself: the legal entity's default, with
+    a customer's or a project's override.
 
+    The entity's row states every rule; an override states only what it changes (NULL
+    inherits). Resolution is rule by rule: project, then customer, then entity
+    (``timesheets.services.policies.approval_policy_resolve``). An entity without a row of its
+    own follows the built-in default (``ENTITY_DEFAULTS`` there).
+    """
+
+    legal_entity = models.ForeignKey(
+        "ledger.LegalEntity",
+        on_delete=models.CASCADE,
+        related_name="approval_policies",
+        null=True,
+        blank=True,
+    )
     project = models.OneToOneField(
         "projects.Project",
         on_delete=models.CASCADE,
@@ -162,29 +175,47 @@ class ApprovalPolicy(models.Model):
         null=True,
         blank=True,
     )
-    enabled = models.BooleanField(default=True)
-    max_hours_per_day = models.DecimalField(
-        max_digits=4, decimal_places=2, null=True, blank=True, default=Decimal(10)
-    )
-    max_hours_per_week = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, default=Decimal(45)
-    )
-    note_required = models.BooleanField(default=True)
-    project_must_be_active = models.BooleanField(default=True)
-    within_budget = models.BooleanField(default=True)
-    allow_weekends = models.BooleanField(default=False)
-    allow_holidays = models.BooleanField(default=False)
+    enabled = models.BooleanField(null=True, blank=True)
+    # NULL on the entity's row: no limit; on an override: inherit.
+    max_hours_per_day = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    max_hours_per_week = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    within_capacity = models.BooleanField(null=True, blank=True)
+    note_required = models.BooleanField(null=True, blank=True)
+    project_must_be_active = models.BooleanField(null=True, blank=True)
+    within_budget = models.BooleanField(null=True, blank=True)
+    allow_weekends = models.BooleanField(null=True, blank=True)
+    allow_holidays = models.BooleanField(null=True, blank=True)
+    review_first_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         verbose_name_plural = "approval policies"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(project__isnull=False, customer__isnull=True)
-                | models.Q(project__isnull=True, customer__isnull=False),
+                condition=models.Q(
+                    project__isnull=False, customer__isnull=True, legal_entity__isnull=True
+                )
+                | models.Q(project__isnull=True, customer__isnull=False, legal_entity__isnull=True)
+                | models.Q(project__isnull=True, customer__isnull=True, legal_entity__isnull=False),
                 name="approval_policy_one_scope",
+            ),
+            models.UniqueConstraint(fields=["legal_entity"], name="approval_policy_one_per_entity"),
+            # The entity's row is complete: every switch stated (hour limits may be blank).
+            models.CheckConstraint(
+                condition=models.Q(legal_entity__isnull=True)
+                | models.Q(
+                    enabled__isnull=False,
+                    within_capacity__isnull=False,
+                    note_required__isnull=False,
+                    project_must_be_active__isnull=False,
+                    within_budget__isnull=False,
+                    allow_weekends__isnull=False,
+                    allow_holidays__isnull=False,
+                    review_first_weeks__isnull=False,
+                ),
+                name="approval_policy_entity_complete",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Approval policy for {self.project or self.customer}"
+        return f"Approval policy for {self.project or self.customer or self.legal_entity}"

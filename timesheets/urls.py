@@ -12,6 +12,7 @@ urlpatterns = [
     path("approvals/approve/", views.approve, name="approve"),
     path("approvals/reject/", views.reject, name="reject"),
     path("approvals/expenses/", views.expenses_decide, name="expenses_decide"),
+    path("approvals/policies/", views.policies, name="policies"),
     path("expenses/", views.expenses, name="expenses"),
     path("<str:day>/", views.week, name="week_of"),
     path("<str:day>/submit/", views.submit, name="submit"),

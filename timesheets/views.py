@@ -18,6 +18,7 @@ from projects.models import Task
 from psa.kernel import errors
 from psa.kernel.roles import Role, has_role, role_required
 from timesheets import selectors, services
+from timesheets.forms import ApprovalPolicyForm, OverrideScopeForm
 from timesheets.models import Expense, ExpenseCategory
 
 LOGGERS = (Role.CONSULTANT, Role.PROJECT_MANAGER)
@@ -297,3 +298,76 @@ def expenses(request: HttpRequest) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def policies(request: HttpRequest) -> HttpResponse:
+    """Approval policies: each legal entity's default and the customers' and projects'
+    overrides, edited with a form that says what each rule does."""
+    error = None
+    forms_by_entity = {}
+    override_form = ApprovalPolicyForm(override=True, prefix="o")
+    scope_form = OverrideScopeForm(prefix="o")
+    if request.method == "POST":
+        try:
+            done = _policy_post(request)
+        except errors.DomainError as exc:
+            error = exc
+        else:
+            if done is not None:
+                messages.success(request, done)
+                return redirect("timesheets:policies")
+            if request.POST.get("entity"):
+                forms_by_entity[request.POST["entity"]] = ApprovalPolicyForm(
+                    request.POST, override=False, prefix=request.POST["entity"]
+                )
+            else:
+                override_form = ApprovalPolicyForm(request.POST, override=True, prefix="o")
+                scope_form = OverrideScopeForm(request.POST, prefix="o")
+            error = errors.ValidationFailed("Please correct the highlighted fields.")
+    rows = selectors.approval_policies_overview()
+    for row in rows["entities"]:
+        code = row["entity"].code
+        row["form"] = forms_by_entity.get(code) or ApprovalPolicyForm(
+            initial=row["values"], override=False, prefix=code
+        )
+    return render(
+        request,
+        "timesheets/policies.html",
+        {**rows, "override_form": override_form, "scope_form": scope_form, "error": error},
+        status=400 if error else 200,
+    )
+
+
+def _policy_post(request: HttpRequest) -> str | None:
+    """Apply the posted change; its message, or None when a form is invalid."""
+    if request.POST.get("remove"):
+        pk = request.POST["remove"]
+        policy = (
+            selectors.approval_policy_visible_to(request.user)
+            .filter(pk=int(pk) if pk.isdigit() else 0, legal_entity__isnull=True)
+            .first()
+        )
+        if policy is None:
+            raise errors.NotFound("No such override.")
+        services.approval_policy_delete(actor=request.user, policy=policy)
+        return "Override removed: the rules it stated are inherited again."
+    code = request.POST.get("entity", "")
+    if code:
+        entity = selectors.legal_entity_by_code(code)
+        form = ApprovalPolicyForm(request.POST, override=False, prefix=code)
+        if not form.is_valid():
+            return None
+        services.approval_policy_set(actor=request.user, legal_entity=entity, **form.rules())
+        return f"Approval policy of {entity.name} saved."
+    form = ApprovalPolicyForm(request.POST, override=True, prefix="o")
+    scope = OverrideScopeForm(request.POST, prefix="o")
+    if not (form.is_valid() and scope.is_valid()):
+        return None
+    services.approval_policy_set(
+        actor=request.user,
+        customer=scope.cleaned_data["customer"] if not scope.cleaned_data["project"] else None,
+        project=scope.cleaned_data["project"],
+        **form.rules(),
+    )
+    return "Override saved."

@@ -114,7 +114,12 @@ class Preview:
 
 
 def _unbilled_time(
-    *, legal_entity: LegalEntity, period_end: dt.date, customer: Any = None, project: Any = None
+    *,
+    legal_entity: LegalEntity,
+    period_end: dt.date,
+    customer: Any = None,
+    project: Any = None,
+    exclude_projects: tuple[int, ...] = (),
 ) -> QuerySet:
     """Approved, billable time of T&M and prepaid-fund projects through ``period_end`` that no
     active link bills yet, each row annotated with its resolved hourly rate (in SQL)."""
@@ -124,6 +129,8 @@ def _unbilled_time(
         qs = qs.filter(project__customer=customer)
     if project is not None:
         qs = qs.filter(project=project)
+    if exclude_projects:
+        qs = qs.exclude(project_id__in=exclude_projects)
     return qs.annotate(rate=entry_rate())
 
 
@@ -255,9 +262,11 @@ def billing_run_execute(
     actor_label: str = "",
     issue: bool = False,
     today: dt.date | None = None,
+    exclude_projects: tuple[int, ...] = (),
 ) -> BillingRun:
     """Create (and optionally issue) the invoices the preview shows, in one transaction.
 
+    ``exclude_projects``: projects the run leaves alone (billed on a calendar of their own).
     Safe to repeat and to run twice at once: the second run waits for the first (advisory lock
     per legal entity) and then finds everything already linked, so it creates nothing.
     """
@@ -273,8 +282,8 @@ def billing_run_execute(
             started_by=user,
             actor_label="" if user else (actor_label or "system"),
         )
-        scope = sources.Scope(legal_entity, period_end, customer, project)
-        groups = _snapshot(legal_entity, period_end, customer, project)
+        scope = sources.Scope(legal_entity, period_end, customer, project, exclude_projects)
+        groups = _snapshot(legal_entity, period_end, customer, project, exclude_projects)
         preview = _build_preview(legal_entity, _candidates(scope, groups, lock=True), unpriced=0)
         invoices, links = _write_drafts(legal_entity, preview, run)
         linked = _link_time(links.pop("time", {}))
@@ -399,14 +408,22 @@ def _link_others(links: dict[str, Any]) -> None:
 
 
 def _snapshot(
-    legal_entity: LegalEntity, period_end: dt.date, customer: Any, project: Any
+    legal_entity: LegalEntity,
+    period_end: dt.date,
+    customer: Any,
+    project: Any,
+    exclude_projects: tuple[int, ...] = (),
 ) -> list[tuple]:
     """Lock the entries this run bills and copy them, with their rates, to a temporary table;
     return their groups. Everything after works from this snapshot, so time approved while
     the run is under way waits for the next run instead of slipping onto a line unpriced."""
     entries = (
         _unbilled_time(
-            legal_entity=legal_entity, period_end=period_end, customer=customer, project=project
+            legal_entity=legal_entity,
+            period_end=period_end,
+            customer=customer,
+            project=project,
+            exclude_projects=exclude_projects,
         )
         .exclude(rate=None)
         .values(

@@ -90,6 +90,8 @@ class Scope:
     period_end: dt.date
     customer: Any = None
     project: Any = None
+    # Projects billed on a calendar of their own: a customer's or entity's run leaves them.
+    exclude_projects: tuple[int, ...] = ()
 
     def projects(self, field_prefix: str = "") -> Q:
         q = Q(**{f"{field_prefix}legal_entity": self.legal_entity})
@@ -97,6 +99,8 @@ class Scope:
             q &= Q(**{f"{field_prefix}customer": self.customer})
         if self.project is not None:
             q &= Q(**{f"{field_prefix}pk": self.project.pk})
+        if self.exclude_projects:
+            q &= ~Q(**{f"{field_prefix}pk__in": self.exclude_projects})
         return q
 
 

@@ -71,8 +71,15 @@ def auto_approve(*, now: dt.datetime, run: RunRecorder) -> None:
             )
         if item.failed:
             continue
-        approved = sum(d.entries for d in decisions if d.approved)
-        run.processed(approved) if approved else run.skipped()
+        person = people[person_id]
+        for decision in decisions:
+            if decision.approved:
+                run.processed(decision.entries)
+            else:
+                run.waits_for_person(
+                    f"{person}'s week of {monday:%d %b %Y} on {decision.project.code.upper()}",
+                    "; ".join(decision.reasons),
+                )
 
 
 def release_milestones(*, today: dt.date, run: RunRecorder) -> None:
@@ -101,17 +108,21 @@ def release_milestones(*, today: dt.date, run: RunRecorder) -> None:
 
 def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
     """Bill each customer whose invoicing calendar falls today, through yesterday; and, for
-    customers billed at project end, each of their projects that has ended. When every
-    customer of a legal entity is due, one entity-wide run bills them all (one set-based run,
-    not one per customer). The runs create drafts; ``issue_and_send`` issues what the policy
-    allows."""
+    customers billed at project end, each of their projects that has ended. A project whose
+    own policy sets another calendar (invoicing or day) is billed on that calendar alone and
+    left out of its customer's and entity's runs. When every customer of a legal entity is
+    due, one entity-wide run bills them all (one set-based run, not one per customer). The
+    runs create drafts; ``issue_and_send`` issues what the policy allows."""
 
     book = PolicyBook()
+    own = _own_calendars(book)
     customers = list(Customer.objects.select_related("legal_entity").order_by("id"))
     by_entity: dict[Any, list[Any]] = {}
     for customer in customers:
         by_entity.setdefault(customer.legal_entity, []).append(customer)
     for entity, members in by_entity.items():
+        mine = [(p, policy) for p, policy in own if p.legal_entity_id == entity.pk]
+        apart = tuple(p.pk for p, _ in mine)
         due, project_end = [], []
         for customer in members:
             policy = book.for_customer(customer)
@@ -124,32 +135,68 @@ def billing_calendar(*, today: dt.date, run: RunRecorder) -> None:
         )
         ended = Project.objects.filter(
             customer__in=project_end, end_date__lt=today, end_date__gte=today - LOOKBACK
-        ).order_by("id")
-        scopes += [{"project": p} for p in ended]
+        ).exclude(pk__in=apart)
+        scopes += [{"project": p} for p in ended.order_by("id")]
+        scopes += [{"project": p} for p, policy in mine if _project_due(p, policy, today)]
         if not scopes:
             run.skipped(len(members))
         for scope in scopes:
             if scope:
-                _bill(entity, scope, today, run)
-            elif not _bill(entity, scope, today, run, record=False):
+                _bill(entity, scope, today, run, apart=apart)
+            elif not _bill(entity, scope, today, run, record=False, apart=apart):
                 # The entity-wide run failed as a whole (one set-based run, one transaction):
                 # bill customer by customer, so a customer whose billing fails — recorded with
                 # its reason — never keeps the others from being billed.
                 for customer in due:
-                    _bill(entity, {"customer": customer}, today, run)
+                    _bill(entity, {"customer": customer}, today, run, apart=apart)
+
+
+def _calendar(policy: Any) -> tuple[str, int | None]:
+    dated = policy.invoicing in (InvoicingCalendar.MONTHLY, InvoicingCalendar.WEEKLY)
+    return policy.invoicing, (policy.invoice_day if dated else None)
+
+
+def _own_calendars(book: PolicyBook) -> list[tuple[Project, Any]]:
+    """The projects whose resolved calendar differs from their customer's: each with its
+    policy."""
+    ids = [pk for pk, row in book.projects.items() if row.invoicing or row.invoice_day]
+    out = []
+    for project in Project.objects.filter(pk__in=ids).order_by("id"):
+        policy = book.for_project(project)
+        customer = book.resolve(
+            legal_entity_id=project.legal_entity_id, customer_id=project.customer_id
+        )
+        if _calendar(policy) != _calendar(customer):
+            out.append((project, policy))
+    return out
+
+
+def _project_due(project: Project, policy: Any, today: dt.date) -> bool:
+    if policy.invoicing == InvoicingCalendar.PROJECT_END:
+        end = project.end_date
+        return end is not None and today - LOOKBACK <= end < today
+    return invoicing_due(policy, today)
 
 
 def _bill(
-    entity: Any, scope: dict[str, Any], today: dt.date, run: RunRecorder, *, record: bool = True
+    entity: Any,
+    scope: dict[str, Any],
+    today: dt.date,
+    run: RunRecorder,
+    *,
+    record: bool = True,
+    apart: tuple[int, ...] = (),
 ) -> bool:
     """One billing run; whether it went through. A failure is recorded on the job run unless
-    ``record`` is off (a run the caller retries in parts)."""
+    ``record`` is off (a run the caller retries in parts). ``apart``: projects on a calendar
+    of their own, which a customer's or entity's run leaves out."""
     with run.item(f"billing {entity.code} {scope or 'all customers'}", record=record) as item:
         billing = billing_run_execute(
             legal_entity=entity,
             period_end=today - dt.timedelta(days=1),
             actor_label=AUTOMATION,
             today=today,
+            exclude_projects=() if "project" in scope else apart,
             **scope,
         )
     if item.failed:
@@ -201,14 +248,16 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
             customer_id=invoice.customer_id,
             project_id=invoice.project_id,
         )
+        label = f"draft invoice {pk} for {invoice.customer}"
         if not policy.auto_issue:
-            run.skipped()
+            run.waits_for_person(label, f"Issued by a person: {policy.why('auto_issue')}.")
             return
         if invoice.total < 0:
             # Never issued by the cycle: what the customer is owed is a credit note.
+            reason = held_for_review_reason(invoice)
             if not _noted(invoice, "invoice.held_for_review"):
-                _decided(invoice, "invoice.held_for_review", held_for_review_reason(invoice))
-            run.skipped()
+                _decided(invoice, "invoice.held_for_review", reason)
+            run.waits_for_person(label, reason)
             return
         if policy.review_above is not None and invoice.total > policy.review_above:
             reason = (
@@ -217,7 +266,7 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
             )
             if not _noted(invoice, "automation.kept_for_review"):
                 _decided(invoice, "automation.kept_for_review", reason)
-            run.skipped()
+            run.waits_for_person(label, reason)
             return
         issued = invoice_issue(invoice=invoice, actor_label=AUTOMATION, today=today)
         limit = (
@@ -242,7 +291,10 @@ def _send_one(pk: int, book: PolicyBook, run: RunRecorder) -> None:
             project_id=invoice.project_id,
         )
         if not policy.auto_send:
-            run.skipped()
+            run.waits_for_person(
+                f"invoice {invoice.number} to {invoice.customer}",
+                f"Sent by a person: {policy.why('auto_send')}.",
+            )
             return
         if not invoice_recipient(invoice):
             if not _noted(invoice, "automation.send_blocked"):

@@ -28,6 +28,7 @@ from psa.kernel import correlation
 from psa.kernel.errors import DomainError
 
 MAX_ERRORS_KEPT = 50
+MAX_WAITS_KEPT = 300
 logger = logging.getLogger(__name__)
 
 
@@ -44,12 +45,20 @@ class RunRecorder:
         default_factory=lambda: {"processed": 0, "skipped": 0, "failed": 0}
     )
     errors: list[dict[str, str]] = field(default_factory=list)
+    waits: list[dict[str, str]] = field(default_factory=list)
 
     def processed(self, n: int = 1) -> None:
         self.counts["processed"] += n
 
     def skipped(self, n: int = 1) -> None:
         self.counts["skipped"] += n
+
+    def waits_for_person(self, item: Any, reason: str) -> None:
+        """Count an item left for a person, with the reason: the rule that failed, with its
+        figures ("42.5 h in the week > capacity 40 h")."""
+        self.counts["skipped"] += 1
+        if len(self.waits) < MAX_WAITS_KEPT:
+            self.waits.append({"item": str(item)[:200], "reason": reason[:1000]})
 
     def failed(self, item: Any, error: BaseException | str) -> None:
         """Count a failed item; an exception keeps its traceback, a string is the reason."""
@@ -123,5 +132,9 @@ def job_run(job: str) -> Iterator[RunRecorder]:
 
 def _finish(recorder: RunRecorder, status: str) -> None:
     JobRun.objects.filter(pk=recorder.run.pk).update(
-        status=status, finished_at=timezone.now(), errors=recorder.errors, **recorder.counts
+        status=status,
+        finished_at=timezone.now(),
+        errors=recorder.errors,
+        waits=recorder.waits,
+        **recorder.counts,
     )

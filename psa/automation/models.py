@@ -30,6 +30,9 @@ class JobRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     # [{"item": "...", "error": "...", "traceback": "..."}], at most a few dozen kept.
     errors = models.JSONField(default=list, blank=True)
+    # What the run left for a person, and why: [{"item": "...", "reason": "..."}], at most a
+    # few hundred kept (the operations page lists what still waits from the data itself).
+    waits = models.JSONField(default=list, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
     worker = models.CharField(max_length=200, blank=True)
 

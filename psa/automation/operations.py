@@ -10,16 +10,20 @@ import redis
 from celery import current_app
 from celery.schedules import schedule as every
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Sum
 
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.models import OPEN, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import approved_unbilled_time
 from ledger.models import OutboxMessage
 from projects.selectors import entry_rate
+from psa.automation.cycle import SEND_WITHIN
 from psa.automation.models import JobRun
+from psa.automation.policies import PolicyBook
 from psa.automation.selectors import HEARTBEAT_KEY
-from psa.kernel.models import DeliveryStatus, WebhookDelivery
+from psa.kernel.models import AuditEvent, DeliveryStatus, WebhookDelivery
+from timesheets import selectors as time_selectors
 
 
 def jobs_overview(now: dt.datetime) -> list[dict[str, Any]]:
@@ -108,16 +112,80 @@ def total(rows: list[dict[str, Any]], key: str) -> Decimal:
 
 
 def drafts_awaiting_review(now: dt.datetime) -> list[Any]:
-    """Draft invoices nobody has issued yet: kept by the review limit, or made by hand."""
+    """Draft invoices nobody has issued yet, each with why it waits: kept by the review limit,
+    held (a negative total), made by hand, or auto-issue off."""
 
     drafts = list(
         Invoice.objects.filter(status=InvoiceStatus.DRAFT, kind=InvoiceKind.INVOICE)
-        .select_related("customer", "legal_entity")
+        .select_related("customer", "legal_entity", "billing_run")
         .order_by("created_at")[:50]
     )
+    noted = _reasons(drafts, ("automation.kept_for_review", "invoice.held_for_review"))
+    book = PolicyBook()
     for invoice in drafts:
         invoice.age = now - invoice.created_at
+        policy = book.for_invoice(invoice)
+        if invoice.pk in noted:
+            invoice.reason = noted[invoice.pk]
+        elif invoice.billing_run is None or invoice.billing_run.started_by_id is not None:
+            invoice.reason = "Made by a person: a person issues it."
+        elif not policy.auto_issue:
+            invoice.reason = f"Issued by a person: {policy.why('auto_issue')}."
+        else:
+            invoice.reason = "The next issue-and-send run issues it."
     return drafts
+
+
+def invoices_not_sent(now: dt.datetime) -> list[Any]:
+    """Issued invoices still open that nobody has e-mailed, with why."""
+
+    unsent = list(
+        Invoice.objects.filter(status__in=OPEN, kind=InvoiceKind.INVOICE, sent_at__isnull=True)
+        .select_related("customer", "legal_entity")
+        .order_by("issue_date", "id")[:50]
+    )
+    noted = _reasons(unsent, ("automation.send_blocked",))
+    book = PolicyBook()
+    for invoice in unsent:
+        invoice.age = now - invoice.created_at
+        policy = book.for_invoice(invoice)
+        if invoice.pk in noted:
+            invoice.reason = noted[invoice.pk]
+        elif not policy.auto_send:
+            invoice.reason = f"Sent by a person: {policy.why('auto_send')}."
+        elif invoice.issue_date < now.date() - SEND_WITHIN:
+            invoice.reason = (
+                f"Issued before the last {SEND_WITHIN.days} days: never sent by policy."
+            )
+        else:
+            invoice.reason = "The next issue-and-send run e-mails it."
+    return unsent
+
+
+def weeks_awaiting_approval(now: dt.datetime) -> list[dict[str, Any]]:
+    """Submitted weeks per person and project, with the rule that stopped them and their age."""
+
+    weeks = time_selectors.weeks_awaiting_approval(now=now)
+    for week in weeks:
+        week["reason"] = week["reason"] or "Not checked yet: the next auto-approve run decides."
+    return weeks
+
+
+def _reasons(objs: list[Any], actions: tuple[str, ...]) -> dict[int, str]:
+    """The latest recorded reason of one of ``actions`` on each object."""
+    if not objs:
+        return {}
+    events = (
+        AuditEvent.objects.filter(
+            object_type=ContentType.objects.get_for_model(objs[0]),
+            object_id__in=[str(o.pk) for o in objs],
+            action__in=actions,
+        )
+        .order_by("object_id", "-created_at", "-id")
+        .distinct("object_id")
+        .values_list("object_id", "reason")
+    )
+    return {int(pk): reason for pk, reason in events}
 
 
 def awaiting_posting() -> list[dict[str, Any]]:

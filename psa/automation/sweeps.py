@@ -28,8 +28,13 @@ def collect_due(*, today: dt.date) -> dict[str, int]:
         collect.customer_credits_apply(actor_label="job:collect")
         book = PolicyBook()
         for invoice, charge_due in due.autopay_candidates(today=today):
-            if not book.for_invoice(invoice).autopay:
-                run.skipped()  # the firm's automation policy keeps collection with people
+            policy = book.for_invoice(invoice)
+            if not policy.autopay:
+                # The firm's automation policy keeps collection with people: say so.
+                run.waits_for_person(
+                    f"invoice {invoice.number} of {invoice.customer}",
+                    f"Collected by a person: {policy.why('autopay')}.",
+                )
                 continue
             if not charge_due:
                 run.skipped()  # stopped, waiting for the customer, or the retry is not due

@@ -35,6 +35,7 @@ def operations(request: HttpRequest) -> HttpResponse:
     if job_filter:
         runs = runs.filter(job=job_filter)
     unbilled = ops.unbilled_approved_time()
+    waiting_weeks = ops.weeks_awaiting_approval(now)
     return render(
         request,
         "operations.html",
@@ -48,6 +49,9 @@ def operations(request: HttpRequest) -> HttpResponse:
             "unbilled_hours": ops.total(unbilled, "hours"),
             "deliveries": ops.failed_deliveries(now),
             "drafts": ops.drafts_awaiting_review(now),
+            "waiting_weeks": waiting_weeks,
+            "waiting_hours": ops.total(waiting_weeks, "hours"),
+            "unsent": ops.invoices_not_sent(now),
             "clock_control": settings.CLOCK_CONTROL,
             "product_today": clock.today(),
             "clock_offset": clock.offset(),

@@ -3,6 +3,8 @@ the delivery machinery (outbound webhooks) that every area shares."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,6 +38,15 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
+    # The hours a week this person is expected to work: auto-approval leaves a week above it
+    # for a person to look at (timesheets' approval policy, "within capacity").
+    weekly_capacity_hours = models.DecimalField(
+        "weekly capacity (hours)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(40),
+        help_text="Hours a week this person is expected to work (part-time: fewer).",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -44,6 +55,13 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["first_name", "last_name", "email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weekly_capacity_hours__gt=0)
+                & models.Q(weekly_capacity_hours__lte=168),
+                name="user_weekly_capacity_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email

@@ -24,3 +24,10 @@ class ApprovalPolicyFactory(factory.django.DjangoModelFactory):
         model = ApprovalPolicy
 
     project = factory.SubFactory(ProjectFactory)
+    # A project's override stating the rules a policy had before entity defaults: on, at most
+    # 10 h a day and 45 h a week, a note on every entry, no newcomer review.
+    enabled = True
+    max_hours_per_day = Decimal(10)
+    max_hours_per_week = Decimal(45)
+    note_required = True
+    review_first_weeks = 0

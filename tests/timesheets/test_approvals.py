@@ -30,6 +30,18 @@ def submitted(person, project, *, day=0, hours="8", note="Build"):
     )
 
 
+OFF = {
+    "enabled": False,
+    "within_capacity": True,
+    "note_required": False,
+    "project_must_be_active": True,
+    "within_budget": True,
+    "allow_weekends": False,
+    "allow_holidays": False,
+    "review_first_weeks": 0,
+}
+
+
 def statuses():
     return sorted(TimeEntry.objects.values_list("status", flat=True))
 
@@ -162,25 +174,32 @@ def test_the_project_policy_wins_over_the_customer_policy(consultant, project):
 
 
 def test_a_customer_policy_covers_its_projects(consultant, project):
-    ApprovalPolicy.objects.create(customer=project.customer, max_hours_per_day=4)
+    ApprovalPolicy.objects.create(
+        customer=project.customer, max_hours_per_day=4, review_first_weeks=0
+    )
     submitted(consultant, project, hours="8")
     (decision,) = week_auto_approve(person=consultant, week_start=MON, now=NOW)
     assert decision.reasons == ["Mon 16 Nov: 8 h > 4 h a day"]
 
 
-def test_without_a_policy_the_manager_decides(consultant, project):
+def test_an_entity_default_switched_off_leaves_the_week_to_the_manager_saying_so(
+    consultant, project
+):
+    ApprovalPolicy.objects.create(legal_entity=project.legal_entity, **OFF)
     submitted(consultant, project)
-    other = ProjectFactory(customer=CustomerFactory())
-    ApprovalPolicy.objects.create(customer=other.customer, enabled=True)
-    ApprovalPolicyFactory(project=ProjectFactory(), enabled=True)
-    assert week_auto_approve(person=consultant, week_start=MON, now=NOW) == []
+    (decision,) = week_auto_approve(person=consultant, week_start=MON, now=NOW)
+    assert decision.reasons == ["the approval policy is off (entity)"]
     assert statuses() == ["submitted"]
+    (routed,) = AuditEvent.objects.filter(action="time_entry.policy_routed")
+    assert "the approval policy is off (entity)" in routed.reason
 
 
-def test_a_disabled_policy_does_nothing(consultant, project):
+def test_a_disabled_project_policy_keeps_its_project_with_the_manager(consultant, project):
     ApprovalPolicyFactory(project=project, enabled=False)
     submitted(consultant, project)
-    assert week_auto_approve(person=consultant, week_start=MON, now=NOW) == []
+    (decision,) = week_auto_approve(person=consultant, week_start=MON, now=NOW)
+    assert (decision.approved, decision.reasons) == (False, ["the approval policy is off (project)"])
+    assert statuses() == ["submitted"]
 
 
 def test_the_day_limit_counts_the_whole_day_across_projects(consultant, project):

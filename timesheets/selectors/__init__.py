@@ -16,6 +16,15 @@ from psa.kernel import errors
 from psa.kernel.models import AuditEvent
 from psa.kernel.roles import Role, has_role
 from timesheets.models import ApprovalPolicy, EntryStatus, Expense, TimeEntry
+from timesheets.selectors.policies import (  # noqa: F401 - re-exported
+    ENTITY_DEFAULTS,
+    EffectiveApproval,
+    approval_policies_overview,
+    approval_policy_resolve,
+    legal_entity_by_code,
+    person_first_week,
+    weeks_awaiting_approval,
+)
 
 EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
 

@@ -19,6 +19,7 @@ from timesheets.services.expenses import (
 from timesheets.services.policies import (
     approval_policy_create,
     approval_policy_delete,
+    approval_policy_set,
     approval_policy_update,
 )
 from timesheets.services.weeks import (
@@ -33,6 +34,7 @@ __all__ = [
     "PolicyDecision",
     "approval_policy_create",
     "approval_policy_delete",
+    "approval_policy_set",
     "approval_policy_update",
     "expense_create",
     "expense_update",

@@ -19,8 +19,13 @@ from psa.kernel.audit import audit_record
 from psa.kernel.models import AuditEvent
 from psa.kernel.roles import Role, has_role
 from psa.kernel.webhooks import webhooks_emit
-from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
+from timesheets.models import EntryStatus, Holiday, TimeEntry
 from timesheets.rules import can_approve, week_tag
+from timesheets.selectors.policies import (
+    EffectiveApproval,
+    approval_policy_resolve,
+    person_first_week,
+)
 from timesheets.services.accrual import time_approved_accrue
 
 POLICY_ACTOR = "policy:auto-approve"
@@ -135,26 +140,69 @@ class PolicyDecision:
     entries: int = 0
 
 
-def policy_for(project: Project) -> ApprovalPolicy | None:
-    """The project's own policy wins over its customer's; disabled policies do not count."""
-    policies = {
-        ("project" if p.project_id else "customer"): p
-        for p in ApprovalPolicy.objects.filter(
-            Q(project=project) | Q(customer_id=project.customer_id), enabled=True
-        )
-    }
-    return policies.get("project") or policies.get("customer")
-
-
 def _fmt(hours: Decimal) -> str:
     text = f"{hours:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _days(days: Any) -> str:
+    return ", ".join(f"{d:%a %d %b}" for d in sorted(days))
+
+
+def _hour_failures(policy: EffectiveApproval, person: Any, week: list[TimeEntry]) -> list[str]:
+    """The per-day and per-week limits, over the person's whole week on every project."""
+    failures = []
+    by_day: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for e in week:
+        by_day[e.date] += e.hours
+    if policy.max_hours_per_day is not None:
+        for day, hours in sorted(by_day.items()):
+            if hours > policy.max_hours_per_day:
+                failures.append(
+                    f"{day:%a %d %b}: {_fmt(hours)} h > {_fmt(policy.max_hours_per_day)} h a day"
+                )
+    total = sum(by_day.values(), Decimal(0))
+    if policy.max_hours_per_week is not None and total > policy.max_hours_per_week:
+        failures.append(f"week: {_fmt(total)} h > {_fmt(policy.max_hours_per_week)} h a week")
+    capacity = person.weekly_capacity_hours
+    if policy.within_capacity and total > capacity:
+        failures.append(f"{_fmt(total)} h in the week > capacity {_fmt(capacity)} h")
+    return failures
+
+
+def _day_failures(policy: EffectiveApproval, project: Project, entries: list[TimeEntry]):
+    failures = []
+    missing = {
+        e.date
+        for e in entries
+        if not e.note.strip() and (policy.note_required or (e.task and e.task.note_required))
+    }
+    if missing:
+        failures.append("no note on " + _days(missing))
+    if not policy.allow_weekends:
+        weekend = {e.date for e in entries if e.date.weekday() >= 5}
+        if weekend:
+            failures.append("weekend time on " + _days(weekend))
+    if not policy.allow_holidays:
+        holidays = Holiday.objects.filter(
+            legal_entity_id=project.legal_entity_id, date__in={e.date for e in entries}
+        ).order_by("date")
+        for h in holidays:
+            failures.append(f"time on the holiday {h.name} ({h.date:%a %d %b})")
+    return failures
+
+
 def policy_failures(
-    policy: ApprovalPolicy, project: Project, entries: list[TimeEntry], week: list[TimeEntry]
+    policy: EffectiveApproval,
+    project: Project,
+    entries: list[TimeEntry],
+    week: list[TimeEntry],
+    *,
+    person: Any,
+    week_start: dt.date,
 ) -> list[str]:
-    """Every rule the project-week breaks, in words a manager reads; empty when all hold.
+    """Every rule the project-week breaks, in words a manager reads, with the figures; empty
+    when all hold.
 
     ``entries``: the submitted entries on this project; ``week``: the person's whole week
     (all projects, rejected entries left out) for the per-day and per-week limits.
@@ -162,32 +210,8 @@ def policy_failures(
     failures = []
     if policy.project_must_be_active and project.status != ProjectStatus.ACTIVE:
         failures.append(f"project is {project.get_status_display().lower()}, not active")
-    by_day: dict[dt.date, Decimal] = defaultdict(Decimal)
-    for e in week:
-        by_day[e.date] += e.hours
-    if policy.max_hours_per_day is not None:
-        for day, total in sorted(by_day.items()):
-            if total > policy.max_hours_per_day:
-                failures.append(
-                    f"{day:%a %d %b}: {_fmt(total)} h > {_fmt(policy.max_hours_per_day)} h a day"
-                )
-    total = sum(by_day.values(), Decimal(0))
-    if policy.max_hours_per_week is not None and total > policy.max_hours_per_week:
-        failures.append(f"week: {_fmt(total)} h > {_fmt(policy.max_hours_per_week)} h a week")
-    if policy.note_required:
-        missing = sorted({e.date for e in entries if not e.note.strip()})
-        if missing:
-            failures.append("no note on " + ", ".join(f"{d:%a %d %b}" for d in missing))
-    if not policy.allow_weekends:
-        weekend = sorted({e.date for e in entries if e.date.weekday() >= 5})
-        if weekend:
-            failures.append("weekend time on " + ", ".join(f"{d:%a %d %b}" for d in weekend))
-    if not policy.allow_holidays:
-        holidays = Holiday.objects.filter(
-            legal_entity_id=project.legal_entity_id, date__in={e.date for e in entries}
-        ).order_by("date")
-        for h in holidays:
-            failures.append(f"time on the holiday {h.name} ({h.date:%a %d %b})")
+    failures += _hour_failures(policy, person, week)
+    failures += _day_failures(policy, project, entries)
     if policy.within_budget and project.budget_hours is not None:
         logged = TimeEntry.objects.filter(project=project).exclude(
             status=EntryStatus.REJECTED
@@ -195,6 +219,14 @@ def policy_failures(
         if logged > project.budget_hours:
             failures.append(
                 f"over budget: {_fmt(logged)} h logged of {_fmt(project.budget_hours)} h"
+            )
+    first = person_first_week(person)
+    if policy.review_first_weeks and first is not None:
+        nth = (week_start - first).days // 7 + 1
+        if nth <= policy.review_first_weeks:
+            failures.append(
+                f"week {nth} of {person}'s first {policy.review_first_weeks} weeks: "
+                "reviewed by a person"
             )
     return failures
 
@@ -228,14 +260,15 @@ def week_auto_approve(
     and passes it in: timesheets sits below the automation layer and never imports it).
 
     Per project: when every rule holds the entries are approved by policy; otherwise they are
-    left for the manager with the reasons recorded. Projects without a policy are left alone.
+    left for the manager with the reasons recorded (the rule and its figures). The rules are
+    the project's override, its customer's, then its entity's default policy, rule by rule.
     Safe to run twice or concurrently: approval is claimed with a conditional UPDATE
     (submitted → approved), so an entry is approved once, and only while still submitted.
     """
     week = list(
         TimeEntry.objects.filter(_week(person, week_start))
         .exclude(status=EntryStatus.REJECTED)
-        .select_related("project")
+        .select_related("project", "task")
     )
     submitted: dict[int, list[TimeEntry]] = defaultdict(list)
     for e in week:
@@ -244,36 +277,21 @@ def week_auto_approve(
     decisions = []
     for entries in submitted.values():
         project = entries[0].project
-        policy = policy_for(project)
-        if policy is None or not automation_allows(project):
-            continue  # no rules, or the automation policy keeps approval with people
-        failures = policy_failures(policy, project, entries, week)
+        policy = approval_policy_resolve(project)
+        if not automation_allows(project):
+            failures = ["auto-approval is off in the automation policy"]
+        elif not policy.enabled:
+            failures = [f"the approval policy is off ({policy.sources['enabled']})"]
+        else:
+            failures = policy_failures(
+                policy, project, entries, week, person=person, week_start=week_start
+            )
         with transaction.atomic():
             if failures:
-                reason = "Left for the project manager: " + "; ".join(failures) + "."
-                # A rerun with the same outcome adds nothing: the history says it once.
-                noted = set(
-                    AuditEvent.objects.filter(
-                        object_type=ContentType.objects.get_for_model(TimeEntry),
-                        object_id__in=[str(e.pk) for e in entries],
-                        action="time_entry.policy_routed",
-                        reason=reason,
-                    ).values_list("object_id", flat=True)
-                )
-                for e in entries:
-                    if str(e.pk) in noted:
-                        continue
-                    audit_record(
-                        action="time_entry.policy_routed",
-                        obj=e,
-                        actor_label=POLICY_ACTOR,
-                        reason=reason,
-                        after={"checked_at": now.isoformat(), **week_tag(e)},
-                    )
+                _route(entries, failures, now)
                 decisions.append(PolicyDecision(project, False, failures, len(entries)))
                 continue
             claimed = _claim([e.pk for e in entries], now)
-            count = len(claimed)
             reason = "Every rule of the approval policy holds."
             for e in entries:
                 if e.pk in claimed:
@@ -282,10 +300,35 @@ def week_auto_approve(
                         obj=e,
                         actor_label=POLICY_ACTOR,
                         before={"status": EntryStatus.SUBMITTED},
-                        after={"status": EntryStatus.APPROVED, "policy": policy.pk, **week_tag(e)},
+                        after={"status": EntryStatus.APPROVED,
+                               "policy": list(policy.policy_ids), **week_tag(e)},
                         reason=reason,
-                    )
+                    )  # fmt: skip
             _approved(entries=sorted(claimed), person=person, week_start=week_start,
                       actor_label=POLICY_ACTOR)  # fmt: skip
-            decisions.append(PolicyDecision(project, True, [], count))
+            if claimed:
+                decisions.append(PolicyDecision(project, True, [], len(claimed)))
     return decisions
+
+
+def _route(entries: list[TimeEntry], failures: list[str], now: Any) -> None:
+    """Record on each entry why it waits for the manager; a rerun with the same outcome adds
+    nothing (the history says it once)."""
+    reason = "Left for the project manager: " + "; ".join(failures) + "."
+    noted = set(
+        AuditEvent.objects.filter(
+            object_type=ContentType.objects.get_for_model(TimeEntry),
+            object_id__in=[str(e.pk) for e in entries],
+            action="time_entry.policy_routed",
+            reason=reason,
+        ).values_list("object_id", flat=True)
+    )
+    for e in entries:
+        if str(e.pk) not in noted:
+            audit_record(
+                action="time_entry.policy_routed",
+                obj=e,
+                actor_label=POLICY_ACTOR,
+                reason=reason,
+                after={"checked_at": now.isoformat(), **week_tag(e)},
+            )

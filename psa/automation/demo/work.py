@@ -29,7 +29,7 @@ from psa.automation.demo.data import (
 )
 from psa.automation.demo.report import SeedReport
 from timesheets.models import ApprovalPolicy, EntryStatus, Holiday, TimeEntry
-from timesheets.selectors import week_start
+from timesheets.selectors import ENTITY_DEFAULTS, week_start
 
 
 def seed_work(report: SeedReport, today: dt.date, users, entities, projects) -> None:
@@ -39,7 +39,7 @@ def seed_work(report: SeedReport, today: dt.date, users, entities, projects) -> 
     _milestones(report, today, projects, items)
     _templates(report, items)
     _holidays(report, today, entities)
-    _policy_and_rejections(report, today, users, projects)
+    _policy_and_rejections(report, today, users, entities, projects)
 
 
 def _service_items(report: SeedReport) -> dict[str, ServiceItem]:
@@ -208,8 +208,14 @@ def _holidays(report: SeedReport, today: dt.date, entities) -> None:
                 report.bump("holidays", int(made))
 
 
-def _policy_and_rejections(report: SeedReport, today: dt.date, users, projects) -> None:
-    """An approval policy on the support retainer; last week's time came back for two."""
+def _policy_and_rejections(report: SeedReport, today: dt.date, users, entities, projects) -> None:
+    """Each entity's default approval policy (time approves itself wherever the rules hold),
+    an override on the support retainer; last week's time came back for two."""
+    for entity in entities.values():
+        _, made = ApprovalPolicy.objects.get_or_create(
+            legal_entity=entity, defaults=dict(ENTITY_DEFAULTS)
+        )
+        report.bump("approval policies", int(made))
     support = next(p for p in projects if p.code == "nw-sup")
     _, made = ApprovalPolicy.objects.get_or_create(
         project=support,
