@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from psa.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from psa.kernel.models import AuditEvent
-from tests.crm.factories import CustomerFactory
 from tests.projects.factories import AssignmentFactory, ProjectFactory
 from tests.timesheets.factories import ApprovalPolicyFactory, TimeEntryFactory
 from timesheets.models import ApprovalPolicy, Holiday, TimeEntry
@@ -198,7 +197,10 @@ def test_a_disabled_project_policy_keeps_its_project_with_the_manager(consultant
     ApprovalPolicyFactory(project=project, enabled=False)
     submitted(consultant, project)
     (decision,) = week_auto_approve(person=consultant, week_start=MON, now=NOW)
-    assert (decision.approved, decision.reasons) == (False, ["the approval policy is off (project)"])
+    assert (decision.approved, decision.reasons) == (
+        False,
+        ["the approval policy is off (project)"],
+    )
     assert statuses() == ["submitted"]
 
 
