@@ -35,7 +35,9 @@ def test_the_demo_work_data():
         assert project_figures(project)["unpriced_hours"] == 0
     assert Milestone.objects.filter(project__billing_model="fixed_price").count() == 6
     assert ProjectTemplate.objects.filter(code="fixed-discovery").get().milestones.count() == 3
-    assert ApprovalPolicy.objects.get().project.code == "nw-sup"
+    assert ApprovalPolicy.objects.get(project__isnull=False).project.code == "nw-sup"
+    defaults = ApprovalPolicy.objects.filter(legal_entity__isnull=False)
+    assert defaults.count() == 2 and all(p.enabled for p in defaults)  # each demo entity
     assert Holiday.objects.filter(date=dt.date(2026, 12, 25)).count() == 2
     rejected = TimeEntry.objects.filter(status="rejected")
     assert rejected.exists()
