@@ -2,7 +2,8 @@
 project's override, the customer's, then the legal entity's policy.
 
 Defaults when an entity has no policy: what already has its own opt-in runs — time is
-auto-approved where the project has approval rules, a card is charged where the customer
+auto-approved where the approval policies hold (timesheets: the entity's default, overridden
+per customer or project), a card is charged where the customer
 consented to autopay, reminders go out where finance set up dunning levels — and billing,
 issuing and sending wait for a person until finance switches them on.
 """

@@ -129,7 +129,7 @@ def automation(request: HttpRequest) -> HttpResponse:
             "entities": [(e, by_entity.get(e.pk)) for e in entities],
             "overrides": overrides,
             "switches": [
-                ("auto_approve", "Auto-approve time (by the project's approval rules)"),
+                ("auto_approve", "Auto-approve time (where the approval policies hold)"),
                 ("release_milestones", "Mark milestones reached on their planned date"),
                 ("auto_issue", "Issue the drafts of scheduled billing runs"),
                 ("auto_send", "E-mail issued invoices"),

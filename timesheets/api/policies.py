@@ -26,29 +26,39 @@ from timesheets.models import ApprovalPolicy
 
 class PolicySerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
+    legal_entity = serializers.CharField(
+        source="legal_entity.code",
+        default=None,
+        allow_null=True,
+        help_text="Set on a legal entity's default policy; its overrides state null to inherit.",
+    )
 
     class Meta:
         model = ApprovalPolicy
-        fields = ["id", "project", "customer", "enabled", "max_hours_per_day",
-                  "max_hours_per_week", "note_required", "project_must_be_active",
-                  "within_budget", "allow_weekends", "allow_holidays",
-                  "updated_at"]  # fmt: skip
+        fields = ["id", "legal_entity", "project", "customer", "enabled", "max_hours_per_day",
+                  "max_hours_per_week", "within_capacity", "note_required",
+                  "project_must_be_active", "within_budget", "allow_weekends", "allow_holidays",
+                  "review_first_weeks", "updated_at"]  # fmt: skip
         read_only_fields = fields
 
 
 class PolicyChangeIn(serializers.Serializer):
-    enabled = serializers.BooleanField(required=False)
+    enabled = serializers.BooleanField(required=False, allow_null=True)
     max_hours_per_day = serializers.DecimalField(
         max_digits=4, decimal_places=2, min_value=0, required=False, allow_null=True
     )
     max_hours_per_week = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    note_required = serializers.BooleanField(required=False)
-    project_must_be_active = serializers.BooleanField(required=False)
-    within_budget = serializers.BooleanField(required=False)
-    allow_weekends = serializers.BooleanField(required=False)
-    allow_holidays = serializers.BooleanField(required=False)
+    note_required = serializers.BooleanField(required=False, allow_null=True)
+    project_must_be_active = serializers.BooleanField(required=False, allow_null=True)
+    within_budget = serializers.BooleanField(required=False, allow_null=True)
+    allow_weekends = serializers.BooleanField(required=False, allow_null=True)
+    allow_holidays = serializers.BooleanField(required=False, allow_null=True)
+    within_capacity = serializers.BooleanField(required=False, allow_null=True)
+    review_first_weeks = serializers.IntegerField(
+        min_value=0, max_value=52, required=False, allow_null=True
+    )
 
 
 class PolicyCreateIn(PolicyChangeIn):
