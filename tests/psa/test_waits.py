@@ -8,12 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceStatus, TaxRate
+from billing.models import Invoice, InvoiceStatus, PaymentMethod, TaxRate
 from billing.services import billing_run_execute, invoice_issue
 from psa.automation import cycle
 from psa.automation.jobs import job_run
 from psa.automation.models import JobRun
 from psa.automation.policies import automation_policy_set
+from psa.automation.sweeps import collect_due
+from tests.billing.payment_fixtures import make_invoice
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import AssignmentFactory, ProjectFactory, RateCardFactory
@@ -171,3 +173,24 @@ def test_a_run_shows_what_it_left_for_a_person(client, finance, firm, erp, consu
     client.force_login(finance)
     page = client.get("/operations/").content.decode()
     assert "1 left for a person, with why" in page
+
+
+def test_collect_with_autopay_off_records_that_a_person_collects(firm, erp):
+    customer = erp.customer
+    PaymentMethod.objects.create(
+        customer=customer, stripe_payment_method_id="pm_card_visa", brand="visa", last4="4242",
+        autopay_consent_at=timezone.now(), consent_text="Charge this card.",
+    )  # fmt: skip
+    invoice = make_invoice(customer, today=DEC_1)
+    automation_policy_set(legal_entity=firm, actor=None, values=ALL_ON | {"autopay": "off"})
+
+    counts = collect_due(today=invoice.due_date)
+
+    assert (counts["processed"], counts["skipped"]) == (0, 1)
+    run = JobRun.objects.get(job="collect-due")
+    assert run.waits == [
+        {
+            "item": f"invoice {invoice.number} of Northwind",
+            "reason": "Collected by a person: autopay is off (legal entity policy).",
+        }
+    ]
