@@ -170,7 +170,7 @@ class ProjectDetail(ProjectApi, ETagDetailView):
 class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
-        fields = ["id", "name", "billable", "active"]
+        fields = ["id", "name", "billable", "active", "note_required"]
 
 
 class TaskFilter(django_filters.FilterSet):
