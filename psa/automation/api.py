@@ -25,7 +25,7 @@ class JobRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobRun
         fields = ["id", "job", "status", "started_at", "finished_at", "duration_seconds",
-                  "processed", "skipped", "failed", "errors", "correlation_id",
+                  "processed", "skipped", "failed", "errors", "waits", "correlation_id",
                   "worker"]  # fmt: skip
 
     @extend_schema_field(serializers.FloatField(allow_null=True))

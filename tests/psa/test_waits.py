@@ -194,3 +194,11 @@ def test_collect_with_autopay_off_records_that_a_person_collects(firm, erp):
             "reason": "Collected by a person: autopay is off (legal entity policy).",
         }
     ]
+
+
+def test_the_jobs_api_gives_what_a_run_left_for_a_person(client, finance, firm, erp, consultant):
+    overtime_week(consultant, erp)
+    step(cycle.auto_approve, now=timezone.now())
+    client.force_login(finance)
+    runs = client.get("/api/v1/jobs/?job=auto_approve").json()["results"]
+    assert runs[0]["waits"][0]["reason"] == "42.5 h in the week > capacity 40 h"
