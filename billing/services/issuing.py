@@ -38,7 +38,7 @@ from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.mail import mail_exists
-from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.queue import nudge_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
 # --- issue and void --------------------------------------------------------------------------
@@ -259,7 +259,8 @@ def _journal_issued(
 
 def _announce_issued(locked: Invoice) -> None:
     """After commit: render the PDF; an issued invoice (not a credit note) is a webhook event."""
-    enqueue_on_commit(render_invoice_pdf, locked.pk)
+    # A head start only: the PDF pages store it on demand and e-mails render it at send time.
+    nudge_on_commit(render_invoice_pdf, locked.pk)
     if locked.kind == InvoiceKind.INVOICE:
         webhooks_emit(
             event="invoice.issued",

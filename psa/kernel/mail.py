@@ -42,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, PositiveIntegerField, Q, When
 from django.utils import timezone
 
 from psa.kernel import correlation, delivery
@@ -106,7 +106,11 @@ def mail_enqueue(*, key: str, topic: str, payload: dict[str, Any], label: str) -
                 status=DeliveryStatus.PENDING,
                 next_attempt_at=timezone.now(),
                 # asked again after it failed: a fresh allowance of attempts
-                attempts=Case(When(status=DeliveryStatus.DEAD, then=0), default=F("attempts")),
+                attempts=Case(
+                    When(status=DeliveryStatus.DEAD, then=0),
+                    default=F("attempts"),
+                    output_field=PositiveIntegerField(),
+                ),
             )
             message.refresh_from_db()
         if message.status == DeliveryStatus.PENDING:
