@@ -33,13 +33,14 @@ def invoice_send(*, invoice: Invoice, actor: Any = None, actor_label: str = "") 
             f"{invoice.customer} has no billing e-mail address.",
             fields={"billing_email": "Add one on the customer first."},
         )
+    # No lock on the invoice: a sender mid-SMTP holds the message's row and then stamps the
+    # invoice, so locking the invoice here first could deadlock with it. Two clicks at once
+    # meet on the message's unique key instead.
     with transaction.atomic():
-        # Serialises two clicks on Send: the second finds the first one's message.
-        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         audit_record(
-            action="invoice.send_requested", obj=locked, actor=actor, actor_label=actor_label
+            action="invoice.send_requested", obj=invoice, actor=actor, actor_label=actor_label
         )
-        invoice_mail_enqueue(invoice=locked)
+        invoice_mail_enqueue(invoice=invoice)
     return invoice
 
 

@@ -13,6 +13,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection, connections
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -173,20 +174,27 @@ def _sender(message_id, out):
         connections.close_all()
 
 
-def test_two_workers_at_once_send_the_message_once(finance, issued, smtp):
+@pytest.mark.parametrize("guard", [True, False], ids=["row-lock", "control-without-lock"])
+def test_two_workers_at_once_send_the_message_once(finance, issued, smtp, monkeypatch, guard):
     smtp.script = ["hold"]
     invoice_send(invoice=issued, actor=finance)
     message = MailMessage.objects.get()
+    if not guard:  # the control: claim without the row lock, and the race sends twice
+        monkeypatch.setattr(QuerySet, "select_for_update", lambda self, **kw: self)
     first = {}
     worker = threading.Thread(target=_sender, args=(message.pk, first))
     worker.start()
     assert smtp.in_data.wait(10)  # the first worker is mid-SMTP, holding the row
-    assert mail_send(message_id=message.pk) == "skipped"  # SKIP LOCKED: not sent twice
-    assert send_due_mail() == 1 and smtp.accepted == []  # the sweep skips it too
+    second = mail_send(message_id=message.pk)
     smtp.release.set()
     worker.join(10)
     assert first["status"] == DeliveryStatus.DELIVERED
-    assert len(smtp.accepted) == 1 and _sent(issued) is not None
+    if guard:
+        assert second == "skipped"  # SKIP LOCKED: the second worker leaves it alone
+        assert send_due_mail() == 0  # and so does the sweep
+        assert len(smtp.accepted) == 1 and _sent(issued) is not None
+    else:
+        assert second == DeliveryStatus.DELIVERED and len(smtp.accepted) == 2
 
 
 def test_a_worker_killed_mid_smtp_leaves_the_message_due_at_once_and_it_arrives_once(
