@@ -241,3 +241,24 @@ def test_a_message_stuck_past_its_due_time_is_shown_on_operations(finance, issue
         next_attempt_at=timezone.now() - dt.timedelta(hours=1)
     )
     assert [m.pk for m in mail_problems()] == [message.pk]
+
+
+def test_the_residual_window_a_crash_between_smtp_accept_and_commit_sends_again(
+    finance, issued, smtp
+):
+    """Documented in psa.kernel.mail: SMTP has no idempotency key, so a worker that dies after
+    the server accepted and before its commit leaves the row due: at least once, never zero."""
+    smtp.script, smtp.after_hold = ["hold"], "accept"
+    invoice_send(invoice=issued, actor=finance)
+    message = MailMessage.objects.get()
+    crashed = {}
+    worker = threading.Thread(target=_sender, args=(message.pk, crashed))
+    worker.start()
+    assert smtp.in_data.wait(10)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", [crashed["pid"]])
+    smtp.release.set()  # the server accepts; the worker's commit cannot happen
+    worker.join(10)
+    assert "error" in crashed and len(smtp.accepted) == 1 and _sent(issued) is None
+    assert send_due_mail() == 1
+    assert len(smtp.accepted) == 2 and _sent(issued) is not None
