@@ -10,7 +10,6 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing.models import Invoice
-from psa.kernel.audit import audit_record
 
 
 @shared_task(name="billing.tasks.render_invoice_pdf", ignore_result=True, max_retries=3)
@@ -20,26 +19,6 @@ def render_invoice_pdf(invoice_id: int) -> str:
 
     invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
     return invoice_pdf_store(invoice).pdf.name
-
-
-@shared_task(bind=True, name="billing.tasks.send_invoice_email", ignore_result=True, max_retries=8)
-def send_invoice_email(self, invoice_id: int) -> None:
-    """Send the invoice e-mail; an SMTP failure (smtplib's errors are OSErrors) is retried
-    with backoff, and after the last try it is recorded on the invoice for finance to see."""
-    # inside the task: billing.services imports this module (see the module docstring)
-    from billing.services.mail import invoice_email_send
-
-    invoice = Invoice.objects.select_related("legal_entity", "customer").get(pk=invoice_id)
-    try:
-        invoice_email_send(invoice)
-    except OSError as exc:
-        if self.request.retries >= self.max_retries:
-            audit_record(
-                action="invoice.send_failed", obj=invoice, actor_label="job:send-invoice",
-                reason=f"{type(exc).__name__}: {exc}",
-            )  # fmt: skip
-            raise
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
 
 
 def _retrying(task, exc: Exception) -> None:
@@ -61,28 +40,4 @@ def process_stripe_event(self, event_id: str) -> None:
     try:
         stripe_event_process(event_id=event_id)
     except gateway.TRANSIENT_ERRORS as exc:
-        _retrying(self, exc)
-
-
-@shared_task(bind=True, name="billing.tasks.send_autopay_notice", ignore_result=True, max_retries=8)
-def send_autopay_notice(self, attempt_id: int, kind: str) -> None:
-    # inside the task: billing.services imports this module (see the module docstring)
-    from billing.services.payment_mail import autopay_notice_send
-
-    try:
-        autopay_notice_send(attempt_id=attempt_id, kind=kind)
-    except OSError as exc:
-        _retrying(self, exc)
-
-
-@shared_task(
-    bind=True, name="billing.tasks.send_dunning_reminder", ignore_result=True, max_retries=8
-)
-def send_dunning_reminder(self, reminder_id: int) -> None:
-    # inside the task: billing.services imports this module (see the module docstring)
-    from billing.services.payment_mail import dunning_reminder_send
-
-    try:
-        dunning_reminder_send(reminder_id=reminder_id)
-    except OSError as exc:
         _retrying(self, exc)

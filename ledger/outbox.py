@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ledger.models import Integration, LegalEntity, OutboxAttempt, OutboxMessage
 from psa.kernel import correlation, delivery
-from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.queue import nudge_on_commit
 from psa.kernel.roles import Role, require_role
 
 # Kept importable from here: tests and callers speak of the outbox's backoff and signature.
@@ -37,7 +37,7 @@ def outbox_enqueue(
         # Imported here: ledger.tasks imports this module to deliver (a cycle within ledger).
         from ledger.tasks import deliver_outbox_message
 
-        enqueue_on_commit(deliver_outbox_message, message.pk)
+        nudge_on_commit(deliver_outbox_message, message.pk)
     return message
 
 
@@ -105,5 +105,5 @@ def outbox_retry(*, message: OutboxMessage, actor: Any) -> OutboxMessage:
     # Imported here: ledger.tasks imports this module to deliver (a cycle within ledger).
     from ledger.tasks import deliver_outbox_message
 
-    enqueue_on_commit(deliver_outbox_message, retried.pk)
+    nudge_on_commit(deliver_outbox_message, retried.pk)
     return retried

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ledger import rules, sources
+from ledger import hooks, rules, sources
 from ledger.chart import DEFAULT_CHART
 from ledger.manual import manual_lines
 from ledger.models import (
@@ -34,7 +34,8 @@ from psa.kernel.webhooks import webhooks_emit
 
 
 def books_setup(*, legal_entity: LegalEntity) -> None:
-    """Give an entity the default chart and role mapping; existing accounts are kept."""
+    """Give an entity the default chart and role mapping, and what the floors above give every
+    entity (``ledger.hooks``: billing's default dunning levels); existing rows are kept."""
     with transaction.atomic():
         existing = {a.code: a for a in Account.objects.filter(legal_entity=legal_entity)}
         new = [
@@ -53,6 +54,8 @@ def books_setup(*, legal_entity: LegalEntity) -> None:
             if role and role not in mapped
         )
         Integration.objects.get_or_create(legal_entity=legal_entity)
+        for hook in hooks.entity_setup_hooks():
+            hook(legal_entity=legal_entity)
 
 
 def role_remap(

@@ -59,6 +59,8 @@ CYCLE = {
     # Deliveries: each message claimed before it is sent (psa.kernel.delivery).
     "deliver-outbox": ("psa.automation.tasks.deliver_due_outbox", 60.0),
     "deliver-webhooks": ("psa.automation.tasks.deliver_due_webhooks", 60.0),
+    # Outgoing e-mail (psa.kernel.mail): the durable outbox's sweep, each row SKIP LOCKED.
+    "send-mail": ("psa.automation.tasks.send_due_mail", 60.0),
 }
 
 

@@ -45,6 +45,7 @@ urlpatterns = [
     path("operations/", automation_views.operations, name="operations"),
     path("operations/automation/", automation_views.automation, name="automation"),
     path("operations/clock/", automation_views.clock_advance, name="clock_advance"),
+    path("operations/mail/<int:pk>/retry/", views.mail_retry, name="mail_retry"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -27,12 +27,10 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from billing.services import checkout, gateway, payments
-from billing.tasks import send_autopay_notice
+from billing.services import checkout, gateway, payments, sending
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
-from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
@@ -158,7 +156,7 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
 
         invoice = attempt.invoice
         if needs_customer:
-            enqueue_on_commit(send_autopay_notice, attempt.pk, "authentication_required")
+            sending.autopay_mail_enqueue(attempt=attempt, kind="authentication_required")
             action, after = "autopay.authentication_required", {}
         else:
             failures = PaymentAttempt.objects.filter(
@@ -173,7 +171,7 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
                 PaymentAttempt.objects.filter(pk=attempt.pk).update(next_retry_at=when)
                 action, after = "autopay.retry_planned", {"next_retry_at": when.isoformat()}
             else:
-                enqueue_on_commit(send_autopay_notice, attempt.pk, "gave_up")
+                sending.autopay_mail_enqueue(attempt=attempt, kind="gave_up")
                 action, after = "autopay.gave_up", {"failures": failures}
         audit_record(action=action, obj=invoice, actor_label="job:collect",
                      reason=attempt.error_code, after={"attempt": attempt.pk, **after})  # fmt: skip

@@ -30,12 +30,11 @@ from billing.models import (
     LineKind,
 )
 from billing.services.issuing import invoice_issue
-from billing.tasks import send_dunning_reminder
+from billing.services.sending import dunning_mail_enqueue
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import MoneyError, exponent, round_money
-from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.validators import decimal_input
 
 DEFAULT_BODY = (
@@ -43,20 +42,22 @@ DEFAULT_BODY = (
     '{{ due_date|date:"j F Y" }}.\nPay online: {{ pay_url }}\n\nKind regards,\n{{ entity.name }}\n'
 )
 DEFAULTS = [
-    (-3, "Upcoming", "Invoice {{ invoice.number }} is due soon", "A friendly note: this "
-     "invoice is due in three days."),
+    (-3, "Friendly reminder", "Invoice {{ invoice.number }} is due soon", "A friendly note: "
+     "this invoice is due in three days."),
     (0, "Due today", "Invoice {{ invoice.number }} is due today", "This invoice is due today."),
     (7, "Overdue 7 days", "Reminder: invoice {{ invoice.number }} is overdue",
      "We have not received payment for this invoice yet."),
-    (14, "Overdue 14 days", "Second reminder: invoice {{ invoice.number }}",
-     "This invoice is now two weeks overdue. Please pay it promptly."),
-    (30, "Final notice", "Final notice: invoice {{ invoice.number }}",
-     "This invoice is 30 days overdue. Please pay it now to avoid further action."),
+    (14, "Final notice", "Final notice: invoice {{ invoice.number }}",
+     "This invoice is now two weeks overdue. Please pay it now to avoid further action."),
 ]  # fmt: skip
 
 
 def dunning_levels_default(*, legal_entity: LegalEntity) -> list[DunningLevel]:
-    """The usual five levels (-3, 0, +7, +14, +30 days), for finance to edit."""
+    """The usual four levels, for finance to edit: a friendly reminder three days before the
+    due date, one on the due date, +7 days and a final notice at +14. Created with every legal
+    entity (``ledger.hooks``); an entity that already has levels keeps its own."""
+    if DunningLevel.objects.filter(legal_entity=legal_entity).exists():
+        return list(DunningLevel.objects.filter(legal_entity=legal_entity))
     with transaction.atomic():
         for days, name, subject, message in DEFAULTS:
             DunningLevel.objects.get_or_create(
@@ -212,7 +213,7 @@ def dunning_remind(
             audit_record(action="dunning.reminded", obj=locked, actor_label="job:dunning",
                          after={"level": level.name,
                                 "late_fee": f"{fee} {locked.currency}"})  # fmt: skip
-            enqueue_on_commit(send_dunning_reminder, reminder.pk)
+            dunning_mail_enqueue(reminder=reminder)
     except IntegrityError:
         return None  # another run claimed this level
     return reminder

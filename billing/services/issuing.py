@@ -27,6 +27,7 @@ from billing.services.pricing import (
     ZERO,
     billing_settings,
 )
+from billing.services.sending import invoice_mail_enqueue, invoice_mail_key, invoice_recipient
 from billing.tasks import render_invoice_pdf
 from ledger import rules
 from ledger.models import LegalEntity
@@ -36,7 +37,8 @@ from ledger.services import journal_post
 from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
-from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.mail import mail_exists
+from psa.kernel.queue import nudge_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
 # --- issue and void --------------------------------------------------------------------------
@@ -166,7 +168,19 @@ def invoice_issue(
         _publish(locked)
 
         _announce_issued(locked)
+        _credit_note_mail(locked)
     return locked
+
+
+def _credit_note_mail(locked: Invoice) -> None:
+    """A credit note goes to the customer with the issuing (in its transaction, through the
+    mail outbox) when the invoice it cancels was e-mailed to them: a customer who got the
+    invoice gets what cancels it. Without a billing address it waits for finance's Send."""
+    if locked.kind != InvoiceKind.CREDIT_NOTE or not locked.credits_id:
+        return
+    credited = Invoice.objects.get(pk=locked.credits_id)
+    if (credited.sent_at or mail_exists(invoice_mail_key(credited))) and invoice_recipient(locked):
+        invoice_mail_enqueue(invoice=locked)
 
 
 def _signed(amount: Decimal) -> str:
@@ -245,7 +259,8 @@ def _journal_issued(
 
 def _announce_issued(locked: Invoice) -> None:
     """After commit: render the PDF; an issued invoice (not a credit note) is a webhook event."""
-    enqueue_on_commit(render_invoice_pdf, locked.pk)
+    # A head start only: the PDF pages store it on demand and e-mails render it at send time.
+    nudge_on_commit(render_invoice_pdf, locked.pk)
     if locked.kind == InvoiceKind.INVOICE:
         webhooks_emit(
             event="invoice.issued",

@@ -1,23 +1,27 @@
 """E-mails of the payment layer: autopay needs the customer, autopay gave up (to finance),
-dunning reminders. Sent by tasks, outside transactions; SMTP errors propagate for retry."""
+dunning reminders. Renderers of the mail outbox (psa.kernel.mail): built when a worker sends
+the message; the outbox retries SMTP errors."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
 from billing.selectors.invoices import _pay_url
-from billing.services import invoice_recipient
+from billing.services.sending import invoice_recipient
+from psa.kernel.mail import MailUndeliverable, Rendered
 from psa.kernel.models import User
 from psa.kernel.roles import Role
 
 
-def autopay_notice_send(*, attempt_id: int, kind: str) -> None:
+def autopay_notice_email(payload: dict[str, Any]) -> Rendered:
+    attempt_id, kind = payload["attempt_id"], payload["kind"]
     attempt = PaymentAttempt.objects.select_related(
         "invoice__customer", "invoice__legal_entity"
     ).get(pk=attempt_id)
@@ -49,18 +53,19 @@ def autopay_notice_send(*, attempt_id: int, kind: str) -> None:
         template = "billing/email/autopay_gave_up.txt"
     to = [address for address in to if address]
     if not to:
-        return
-    EmailMessage(
+        raise MailUndeliverable("Nobody to tell: no address for this notice.")
+    message = EmailMessage(
         subject=subject, body=render_to_string(template, context),
         from_email=settings.DEFAULT_FROM_EMAIL, to=to,
-    ).send()  # fmt: skip
+    )  # fmt: skip
+    return Rendered(email=message, on_sent=lambda when: None)
 
 
-def dunning_reminder_send(*, reminder_id: int) -> None:
-    """Render the level's editable template for the invoice and send it."""
+def dunning_reminder_email(payload: dict[str, Any]) -> Rendered:
+    """The level's editable template, rendered for the invoice as it is now."""
     reminder = DunningReminder.objects.select_related(
         "level", "invoice__customer", "invoice__legal_entity", "late_fee_invoice"
-    ).get(pk=reminder_id)
+    ).get(pk=payload["reminder_id"])
     invoice, level = reminder.invoice, reminder.level
     context = Context(
         {
@@ -77,9 +82,12 @@ def dunning_reminder_send(*, reminder_id: int) -> None:
     subject = Template(level.subject).render(context).strip()
     body = Template(level.body).render(context)
     recipient = invoice_recipient(invoice)
-    if recipient:
-        EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient]
-        ).send()
-
-    DunningReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
+    if not recipient:
+        raise MailUndeliverable(f"{invoice.customer} has no billing e-mail address.")
+    message = EmailMessage(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient]
+    )
+    return Rendered(
+        email=message,
+        on_sent=lambda when: DunningReminder.objects.filter(pk=reminder.pk).update(sent_at=when),
+    )

@@ -222,10 +222,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
     for pk in drafts:
         with run.item(f"invoice {pk}"):
             _issue_one(pk, book, today, run)
-    # Open invoices, and 0.00 invoices settled at issue (their e-mail is a receipt).
+    # Open invoices, and invoices paid before they were e-mailed: 0.00 invoices settled at
+    # issue and invoices a prepaid fund or credit paid in full (their e-mail is a receipt).
     to_send = list(
         Invoice.objects.filter(
-            Q(status__in=OPEN) | Q(status=InvoiceStatus.PAID, total=0),
+            Q(status__in=OPEN) | Q(status=InvoiceStatus.PAID),
             kind=InvoiceKind.INVOICE,
             sent_at__isnull=True,
             issue_date__gte=today - SEND_WITHIN,

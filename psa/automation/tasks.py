@@ -13,6 +13,7 @@ from psa.automation.jobs import job_run
 from psa.automation.selectors import HEARTBEAT_KEY
 from psa.kernel import clock
 from psa.kernel.delivery import record_delivery
+from psa.kernel.mail import mail_due, mail_send
 from psa.kernel.webhooks import webhook_deliver, webhooks_due
 
 
@@ -51,6 +52,21 @@ def deliver_due_outbox() -> int:
         due = outbox_due()
         for message_id in due:
             record_delivery(run, message_id, outbox_deliver(message_id=message_id))
+    return len(due)
+
+
+@shared_task(name="psa.automation.tasks.send_due_mail", ignore_result=True)
+def send_due_mail() -> int:
+    """Beat: send every outgoing e-mail that is due (psa.kernel.mail). Each is claimed with
+    SKIP LOCKED, so overlapping sweeps and the after-commit fast path never send one twice;
+    this sweep is why nothing depends on Redis having carried the fast path's task."""
+    with job_run("send-mail") as run:
+        due = mail_due()
+        for message_id in due:
+            with run.item(f"mail {message_id}") as item:
+                status = mail_send(message_id=message_id)
+            if not item.failed:
+                record_delivery(run, message_id, status)
     return len(due)
 
 

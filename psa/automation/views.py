@@ -21,6 +21,8 @@ from psa.automation.policies import SETTINGS, automation_policy_delete, automati
 from psa.automation.selectors import dashboard_for
 from psa.automation.tasks import run_daily_cycle
 from psa.kernel import clock, errors
+from psa.kernel.mail import mail_problems
+from psa.kernel.mail import max_attempts as mail_max_attempts
 from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.roles import Role, role_required
 
@@ -57,6 +59,8 @@ def operations(request: HttpRequest) -> HttpResponse:
             "clock_offset": clock.offset(),
             "awaiting_posting": ops.awaiting_posting(),
             "payment_attempts": attempts_needing_attention(visible_to=request.user, now=now),
+            "mail_problems": mail_problems(now=now),
+            "mail_max_attempts": mail_max_attempts(),
         },
     )
 

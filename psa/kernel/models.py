@@ -240,3 +240,19 @@ class WebhookDelivery(DeliveryMessage):
 
 class WebhookAttempt(DeliveryAttempt):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+
+
+class MailMessage(DeliveryMessage):
+    """One outgoing e-mail in the durable outbox (psa.kernel.mail): written in the same
+    transaction as the business change, sent by whichever worker claims it first.
+
+    ``idempotency_key`` names the message (``invoice:42:send``, ``dunning:42:3``): a second
+    request for the same message finds the row instead of sending twice. ``topic`` names the
+    renderer that builds the e-mail from ``payload`` at send time (a PDF is rendered then, from
+    the document as it is). ``label`` is what a person reads on the operations page.
+    """
+
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta(DeliveryMessage.Meta):
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]

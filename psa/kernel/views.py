@@ -15,7 +15,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from psa.kernel import errors, health, ratelimit, services
+from psa.kernel import errors, health, mail, ratelimit, services
+from psa.kernel.models import MailMessage
+from psa.kernel.roles import Role, role_required
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -139,3 +141,17 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@require_POST
+@role_required(Role.FINANCE, Role.ADMIN)
+def mail_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Operations' Retry button on a failed or stuck e-mail: due again now, attempts anew."""
+    message = get_object_or_404(MailMessage, pk=pk)
+    try:
+        mail.mail_retry(message_id=message.pk, actor=request.user)
+    except errors.Conflict as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(request, f"{message.label or message.idempotency_key}: sending again now.")
+    return redirect("operations")

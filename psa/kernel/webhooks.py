@@ -19,7 +19,7 @@ from psa.kernel import delivery, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
 from psa.kernel.models import User, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from psa.kernel.queue import enqueue_on_commit
+from psa.kernel.queue import nudge_on_commit
 from psa.kernel.roles import Role, has_role
 
 MAX_ATTEMPTS = 10
@@ -155,7 +155,7 @@ def webhooks_emit(*, event: str, data: dict[str, Any]) -> int:
     from psa.kernel.tasks import deliver_webhook
 
     for row in rows:
-        enqueue_on_commit(deliver_webhook, row.pk)
+        nudge_on_commit(deliver_webhook, row.pk)
     return len(rows)
 
 
@@ -197,5 +197,5 @@ def webhook_redeliver(*, row: WebhookDelivery, actor: Any) -> WebhookDelivery:
     # Imported here: the task module imports this one to deliver (a cycle within the kernel).
     from psa.kernel.tasks import deliver_webhook
 
-    enqueue_on_commit(deliver_webhook, retried.pk)
+    nudge_on_commit(deliver_webhook, retried.pk)
     return retried

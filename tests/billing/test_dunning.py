@@ -66,14 +66,14 @@ def test_after_a_gap_only_the_highest_level_reached_is_sent(
 def test_a_level_with_a_late_fee_issues_a_separate_fee_invoice_once(
     invoice, levels, finance, eager, django_capture_on_commit_callbacks
 ):
-    final = DunningLevel.objects.get(days_from_due=30)
+    final = DunningLevel.objects.get(days_from_due=14)
     dunning_level_save(
         legal_entity=final.legal_entity, actor=finance, level=final, name=final.name,
-        days_from_due=30, subject=final.subject,
+        days_from_due=14, subject=final.subject,
         body=final.body + "Late fee: {{ late_fee_invoice.number }}\n", late_fees={"GBP": "25.00"},
     )  # fmt: skip
-    _run(DUE + dt.timedelta(days=30), django_capture_on_commit_callbacks)
-    _run(DUE + dt.timedelta(days=31), django_capture_on_commit_callbacks)
+    _run(DUE + dt.timedelta(days=14), django_capture_on_commit_callbacks)
+    _run(DUE + dt.timedelta(days=15), django_capture_on_commit_callbacks)
     fee = Invoice.objects.exclude(pk=invoice.pk).get()
     assert (fee.status, fee.total, fee.customer_id) == ("issued", D("25.00"), invoice.customer_id)
     assert fee.lines.get().description.startswith(f"Late fee on invoice {invoice.number}")
@@ -90,7 +90,7 @@ def test_level_templates_are_validated_naming_the_field(firm, finance):
             subject="{% if %}", body="", late_fees={"GBP": "-1"},
         )  # fmt: skip
     assert set(caught.value.fields) == {"days_from_due", "subject", "body", "late_fee_GBP"}
-    assert not DunningLevel.objects.exists()
+    assert not DunningLevel.objects.filter(name="Bad").exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,12 +5,13 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.utils import timezone
 
 from billing.models import Invoice
 from billing.services import billing_run_execute, invoice_send
-from billing.tasks import send_invoice_email
 from psa.kernel import errors
-from psa.kernel.models import AuditEvent
+from psa.kernel.mail import mail_due, mail_send
+from psa.kernel.models import AuditEvent, MailMessage
 from tests.billing.test_billing import PERIOD_END, TODAY, firm  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,8 @@ def test_the_invoice_is_mailed_with_its_pdf_and_how_to_pay(
     with django_capture_on_commit_callbacks() as callbacks:
         invoice_send(invoice=issued, actor=finance)
     assert len(callbacks) == 1  # the task is sent after commit, not before
-    send_invoice_email.apply(args=[issued.pk]).get()  # what the worker does
+    (message,) = MailMessage.objects.filter(idempotency_key=f"invoice:{issued.pk}:send")
+    assert mail_send(message_id=message.pk) == "delivered"  # what the worker does
     (envelope,) = smtp.messages
     assert envelope.rcpt_tos == [issued.customer.billing_email]
     message = email.message_from_bytes(envelope.content)
@@ -78,14 +80,22 @@ def test_the_invoice_is_mailed_with_its_pdf_and_how_to_pay(
     assert AuditEvent.objects.filter(action="invoice.sent", object_id=str(issued.pk)).exists()
 
 
-def test_an_smtp_outage_is_retried_then_recorded_for_finance(settings, issued, tmp_path):
+def test_an_smtp_outage_is_retried_then_given_up_for_finance_to_see(
+    settings, issued, finance, tmp_path
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    settings.MEDIA_ROOT = tmp_path
-    result = send_invoice_email.apply(args=[issued.pk], retries=send_invoice_email.max_retries)
-    assert result.failed()
-    failure = AuditEvent.objects.get(action="invoice.send_failed", object_id=str(issued.pk))
-    assert "Connection refused" in failure.reason or "Error" in failure.reason
+    settings.MEDIA_ROOT, settings.MAIL_MAX_ATTEMPTS = tmp_path, 3
+    invoice_send(invoice=issued, actor=finance)
+    message = MailMessage.objects.get()
+    statuses = []
+    for _ in range(3):
+        MailMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+        statuses.append(mail_send(message_id=message.pk))
+    assert statuses == ["pending", "pending", "dead"]
+    message.refresh_from_db()
+    assert message.attempts == 3 and "Connection refused" in message.last_error
+    assert mail_due() == []  # given up: no longer retried on its own
     issued.refresh_from_db()
     assert issued.sent_at is None
 

@@ -17,10 +17,11 @@ from billing.models import (
     InvoiceStatus,
     TimeEntryBilling,
 )
-from billing.services import billing_run_execute, invoice_void
-from billing.services.mail import invoice_email_send
+from billing.services import billing_run_execute, invoice_send, invoice_void
 from billing.services.payments import payment_record
 from billing.services.pdf import invoice_pdf_store
+from psa.kernel.mail import mail_send
+from psa.kernel.models import MailMessage
 from tests.billing.test_billing import PERIOD_END, TODAY, firm  # noqa: F401 - the fixture
 from tests.timesheets.factories import TimeEntryFactory
 
@@ -251,7 +252,10 @@ def test_the_service_paths_still_work(firm, finance, tmp_path, settings):  # noq
     assert rebilled.pk != first.pk and rebilled.total == D("5400.00")
     payment_record(invoice=rebilled, amount="400.00", received_on=TODAY, actor=finance)
     payment_record(invoice=rebilled, amount="5000.00", received_on=TODAY, actor=finance)
-    invoice_email_send(Invoice.objects.get(pk=rebilled.pk))  # renders and stores the PDF
+    invoice_send(invoice=rebilled, actor=finance)
+    message = MailMessage.objects.get(idempotency_key=f"invoice:{rebilled.pk}:send")
+    assert mail_send(message_id=message.pk) == "delivered"  # renders the PDF and sends it
+    invoice_pdf_store(Invoice.objects.get(pk=rebilled.pk))
     after = Invoice.objects.get(pk=rebilled.pk)
     assert (after.status, after.amount_paid, after.total) == ("paid", D("5400.00"), D("5400.00"))
     assert after.sent_at and after.pdf

@@ -17,13 +17,13 @@ from tests.billing.payment_fixtures import DUE, ISSUED_ON, eager, firm, make_inv
 from tests.crm.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
-FINAL = DUE + dt.timedelta(days=30)
+FINAL = DUE + dt.timedelta(days=14)  # the default final notice
 
 
 @pytest.fixture
 def final_level(firm, finance):
     dunning_levels_default(legal_entity=firm)
-    level = DunningLevel.objects.get(legal_entity=firm, days_from_due=30)
+    level = DunningLevel.objects.get(legal_entity=firm, days_from_due=14)
     return _save(level, finance, percent="0", fees={"GBP": "5.00", "JPY": "800"})
 
 
@@ -118,7 +118,7 @@ def test_the_editor_sets_the_percentage_and_fees_per_currency_with_a_decimal_com
     client.force_login(finance)
     html = client.get("/billing/dunning/?entity=uk").content.decode()
     assert 'value="800"' in html and "Fee in JPY" in html and 'value="5.00"' in html
-    form = {"entity": "uk", "level": final_level.pk, "name": "Final", "days_from_due": "30",
+    form = {"entity": "uk", "level": final_level.pk, "name": "Final", "days_from_due": "14",
             "subject": final_level.subject, "body": final_level.body, "is_active": "1"}  # fmt: skip
     ok = client.post(
         "/billing/dunning/",

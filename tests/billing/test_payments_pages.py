@@ -75,7 +75,7 @@ def test_failed_autopay_attempts_are_listed_for_finance_and_on_operations(client
 def test_the_dunning_editor_saves_levels_and_reports_errors_by_field(client, firm, finance):
     client.force_login(finance)
     assert client.post("/billing/dunning/", {"entity": "uk", "defaults": "1"}).status_code == 302
-    assert DunningLevel.objects.filter(legal_entity=firm).count() == 5
+    assert DunningLevel.objects.filter(legal_entity=firm).count() == 4  # the defaults
     level = DunningLevel.objects.get(days_from_due=7)
     ok = client.post(
         "/billing/dunning/",
@@ -94,4 +94,4 @@ def test_the_dunning_editor_saves_levels_and_reports_errors_by_field(client, fir
     assert bad.status_code == 400
     html = bad.content.decode()
     assert "days_from_due" in html and "subject" in html
-    assert DunningLevel.objects.count() == 5
+    assert DunningLevel.objects.count() == 4

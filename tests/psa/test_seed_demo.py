@@ -41,6 +41,12 @@ def test_the_demo_firm_is_believable():
 
     per_day = TimeEntry.objects.values("person", "date").annotate(h=Sum("hours"))
     assert max(row["h"] for row in per_day) <= 24
+    # Reminders work out of the box: every entity has the default dunning levels.
+    from billing.models import DunningLevel
+
+    for entity in LegalEntity.objects.all():
+        days = DunningLevel.objects.filter(legal_entity=entity).values_list("days_from_due")
+        assert sorted(d for (d,) in days) == [-3, 0, 7, 14]
 
 
 def test_seeding_twice_creates_no_duplicates():
