@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("psa", "0008_automation_models_moved"),
+        ("psa", "0009_user_weekly_capacity"),
     ]
 
     operations = [
