@@ -137,6 +137,15 @@ class FundApplied(Event):
 
 
 @dataclass(frozen=True)
+class PrepaymentReturned(Event):
+    """A voided invoice gives back what a prepaid fund or the customer's credit paid of it:
+    the reverse of ``FundApplied`` / ``CustomerCreditApplied``."""
+
+    name: ClassVar[str] = "prepayment.returned"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class PaymentReceived(Event):
     """A customer paid a document, by card (with Stripe's fee) or bank transfer.
 
@@ -200,6 +209,18 @@ class DisputeWon(Event):
 
 
 @dataclass(frozen=True)
+class DisputeLost(Event):
+    """The dispute was decided against us: the money stays with the customer's bank, so the
+    invoice is owed again. The chargeback loss booked when it opened becomes a receivable
+    again (at ``receivable_rate``, the invoice's; the loss was booked at ``fx_rate``, the
+    payment's: any difference is realised FX). The dispute fee stays an expense."""
+
+    name: ClassVar[str] = "dispute.lost"
+    amount: Decimal = ZERO
+    receivable_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class ReceivableFxSettled(Event):
     """A document's receivable is settled in its own currency but not in the functional one
     (parts of it were valued at different rates): ``residual``, its functional debit balance,
@@ -219,8 +240,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
-        PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, ReceivableFxSettled,
+        PrepaymentReceived, FundApplied, PrepaymentReturned, PaymentReceived,
+        CustomerCreditApplied, PayoutPaid,
+        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, DisputeLost, ReceivableFxSettled,
     )
 }  # fmt: skip
 
@@ -346,6 +368,10 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("customer_prepayments", amount)
             b.post("accounts_receivable", -amount)
+        case PrepaymentReturned(amount=amount):
+            _positive(amount)
+            b.post("accounts_receivable", amount)
+            b.post("customer_prepayments", -amount)
         case PaymentReceived():
             _payment(b, event)
         case PayoutPaid(amount=amount):
@@ -363,6 +389,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("stripe_clearing", amount)
             b.post("bad_debt", -amount)
+        case DisputeLost():
+            _dispute_lost(b, event)
         case ReceivableFxSettled(residual=residual):
             b.post_functional("accounts_receivable", -residual, description="FX difference")
             b.post_functional("fx_gain_loss", residual, description="FX difference")
@@ -413,6 +441,18 @@ def _refund(b: _Builder, ev: RefundPaid) -> None:
         booked = round_money(ev.amount * carrying, b.functional)
         paid = round_money(ev.amount * ev.fx_rate, b.functional)
         b.post_functional("fx_gain_loss", paid - booked, description="FX difference")
+
+
+def _dispute_lost(b: _Builder, ev: DisputeLost) -> None:
+    _positive(ev.amount)
+    receivable_rate = ev.receivable_rate or ev.fx_rate
+    b.post("accounts_receivable", ev.amount, rate=receivable_rate)
+    b.post("bad_debt", -ev.amount)
+    if receivable_rate != ev.fx_rate:
+        # The receivable comes back at the invoice's rate, the loss leaves at the payment's.
+        owed = round_money(ev.amount * receivable_rate, b.functional)
+        lost = round_money(ev.amount * ev.fx_rate, b.functional)
+        b.post_functional("fx_gain_loss", lost - owed, description="FX difference")
 
 
 # --- revenue recognition ------------------------------------------------------------------------

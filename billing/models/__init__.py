@@ -8,6 +8,7 @@ from billing.models.dunning import (
 from billing.models.invoices import (
     AMOUNT,
     OPEN,
+    WRITTEN_OFF,
     BillingSettings,
     Invoice,
     InvoiceKind,
@@ -57,6 +58,7 @@ __all__ = [
     "AMOUNT",
     "IN_FLIGHT",
     "OPEN",
+    "WRITTEN_OFF",
     "AttemptKind",
     "AttemptStatus",
     "BillingRun",

@@ -222,6 +222,8 @@ class FundApplication(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**AMOUNT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the invoice is voided: the amount is back in the fund (and posted back).
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
