@@ -20,6 +20,9 @@ from billing.services import billing_run_execute
 from billing.services.overage import retainer_overage_accrue
 from billing.services.periods import fee_periods
 from billing.services.recurring import recurring_fee_create, revenue_recognise
+from psa.automation import cycle
+from psa.automation.jobs import job_run
+from psa.celery import CYCLE
 from tests.billing.test_billing_models import customer, firm, ledger, project  # noqa: F401
 from tests.timesheets.factories import TimeEntryFactory
 
@@ -113,8 +116,6 @@ def test_decembers_share_is_dated_in_december_and_a_gap_catches_up_month_by_mont
 
 
 def test_revenue_is_recognised_daily_by_the_beat_schedule():
-    from psa.celery import CYCLE
-
     task, schedule = CYCLE["recognise-revenue"]
     assert task == "psa.automation.tasks.recognise_revenue"
     assert schedule.hour == {3} and schedule.day_of_month == set(range(1, 32))
@@ -235,3 +236,17 @@ def test_the_admin_edits_the_anchor_through_the_service(client, admin_user, cust
     assert response.status_code == 302
     fee.refresh_from_db()
     assert fee.period_anchor == PeriodAnchor.ANNIVERSARY
+
+
+def test_the_daily_job_accrues_each_retainer_once(firm, customer):  # noqa: F811
+    overage_retainer(customer)
+    counts = []
+    for _ in range(2):
+        with job_run("accrue-overage") as run:
+            cycle.accrue_overage(today=dt.date(2026, 12, 1), run=run)
+        counts.append(dict(run.counts))
+    assert counts == [
+        {"processed": 1, "skipped": 0, "failed": 0},
+        {"processed": 0, "skipped": 1, "failed": 0},
+    ]
+    assert ledger(firm)["unbilled_revenue"] == D("1500.00")
