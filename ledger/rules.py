@@ -122,6 +122,16 @@ class RevenueRecognised(Event):
 
 
 @dataclass(frozen=True)
+class RecurringRevenueAccrued(Event):
+    """A recurring fee earned before its invoice was issued: revenue against unbilled revenue
+    in its period; ``invoiced``: moved to the deferred revenue the invoice credited."""
+
+    name: ClassVar[str] = "revenue.accrued"
+    amount: Decimal = ZERO
+    invoiced: bool = False
+
+
+@dataclass(frozen=True)
 class PrepaymentReceived(Event):
     name: ClassVar[str] = "prepayment.received"
     amount: Decimal = ZERO
@@ -138,8 +148,7 @@ class FundApplied(Event):
 
 @dataclass(frozen=True)
 class PrepaymentReturned(Event):
-    """A voided invoice gives back what a prepaid fund or the customer's credit paid of it:
-    the reverse of ``FundApplied`` / ``CustomerCreditApplied``."""
+    """A void gives back what a fund or credit paid: the reverse of ``FundApplied``."""
 
     name: ClassVar[str] = "prepayment.returned"
     amount: Decimal = ZERO
@@ -210,10 +219,8 @@ class DisputeWon(Event):
 
 @dataclass(frozen=True)
 class DisputeLost(Event):
-    """The dispute was decided against us: the money stays with the customer's bank, so the
-    invoice is owed again. The chargeback loss booked when it opened becomes a receivable
-    again (at ``receivable_rate``, the invoice's; the loss was booked at ``fx_rate``, the
-    payment's: any difference is realised FX). The dispute fee stays an expense."""
+    """Decided against us: the invoice is owed again. The chargeback loss becomes a receivable
+    at ``receivable_rate`` (the loss left at ``fx_rate``: the difference is realised FX)."""
 
     name: ClassVar[str] = "dispute.lost"
     amount: Decimal = ZERO
@@ -240,6 +247,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
+        RecurringRevenueAccrued,
         PrepaymentReceived, FundApplied, PrepaymentReturned, PaymentReceived,
         CustomerCreditApplied, PayoutPaid,
         RefundPaid, WrittenOff, DisputeOpened, DisputeWon, DisputeLost, ReceivableFxSettled,
@@ -360,6 +368,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("deferred_revenue", amount)
             b.post("revenue_recurring", -amount)
+        case RecurringRevenueAccrued() | PrepaymentReturned():
+            _debit_credit(b, event)
         case PrepaymentReceived(amount=amount, via=via):
             _positive(amount)
             b.post(_cash_role(via), amount)
@@ -368,10 +378,6 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("customer_prepayments", amount)
             b.post("accounts_receivable", -amount)
-        case PrepaymentReturned(amount=amount):
-            _positive(amount)
-            b.post("accounts_receivable", amount)
-            b.post("customer_prepayments", -amount)
         case PaymentReceived():
             _payment(b, event)
         case PayoutPaid(amount=amount):
@@ -401,6 +407,19 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
         case _:
             raise RuleError(f"No posting rule for {type(event).__name__}")
     return b.build()
+
+
+def _debit_credit(b: _Builder, ev: RecurringRevenueAccrued | PrepaymentReturned) -> None:
+    """Events that debit one role and credit another with the same amount."""
+    _positive(ev.amount)
+    if isinstance(ev, PrepaymentReturned):
+        debit, credit = "accounts_receivable", "customer_prepayments"
+    elif ev.invoiced:
+        debit, credit = "deferred_revenue", "unbilled_revenue"
+    else:
+        debit, credit = "unbilled_revenue", "revenue_recurring"
+    b.post(debit, ev.amount)
+    b.post(credit, -ev.amount)
 
 
 def _cash_role(via: str) -> str:

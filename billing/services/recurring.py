@@ -326,22 +326,25 @@ def _recognise_through(line: InvoiceLine, day: dt.date) -> Decimal:
             Recognition.objects.create(line=line, date=day, amount=amount)
     except IntegrityError:
         return ZERO  # recognised that day already
-    journal_post(
-        legal_entity=invoice.legal_entity,
-        event=rules.RevenueRecognised(
-            amount=amount,
-            currency=invoice.currency,
-            fx_rate=invoice.fx_rate,
-            customer_id=invoice.customer_id,
-            project_id=line.project_id,
-            document=f"invoice:{invoice.pk}",
-            description=f"Recognised: {line.description}"[:200],
-        ),
-        date=day,
-        source_type="recognition",
-        source_id=f"{line.pk}:{day.isoformat()}",
-        actor_label="recognition job",
-    )
+    common = {
+        "amount": amount, "currency": invoice.currency, "fx_rate": invoice.fx_rate,
+        "customer_id": invoice.customer_id, "project_id": line.project_id,
+        "document": f"invoice:{invoice.pk}", "description": f"Recognised: {line.description}"[:200],
+    }  # fmt: skip
+    post = {
+        "legal_entity": invoice.legal_entity, "source_type": "recognition",
+        "source_id": f"{line.pk}:{day.isoformat()}", "actor_label": "recognition job",
+    }  # fmt: skip
+    if invoice.issue_date and day < invoice.issue_date:
+        # Earned before it was invoiced: revenue of its own period against unbilled revenue,
+        # which the issue date moves to the deferred revenue the invoice credited.
+        journal_post(event=rules.RecurringRevenueAccrued(**common), date=day, **post)
+        journal_post(
+            event=rules.RecurringRevenueAccrued(**common, invoiced=True),
+            date=invoice.issue_date, event_name="revenue.accrual_invoiced", **post,
+        )  # fmt: skip
+    else:
+        journal_post(event=rules.RevenueRecognised(**common), date=day, **post)
     return amount
 
 

@@ -98,7 +98,13 @@ def test_decembers_share_is_dated_in_december_and_a_gap_catches_up_month_by_mont
     fee_of(customer)
     bill(firm, DEC_31, JAN_1)  # December's partial period and January, invoiced on 1 January
     revenue_recognise(as_of=JAN_1)
-    assert ledger(firm, as_of=DEC_31)["revenue_recurring"] == D("-2100.00")
+    december = ledger(firm, as_of=DEC_31)
+    assert december["revenue_recurring"] == D("-2100.00")
+    # Earned, not yet invoiced on 31 December: unbilled revenue, not negative deferred revenue.
+    assert (december["unbilled_revenue"], december.get("deferred_revenue")) == (D("2100.00"), None)
+    january = ledger(firm, as_of=JAN_1)
+    assert "unbilled_revenue" not in january  # the invoice of 1 January moved it to deferred
+    assert january["deferred_revenue"] == D("-3000.00")  # 5,200 billed less 2,100 and 1/31
     assert Recognition.objects.get(line__service_start=DEC_11).date == DEC_31
     # The job stops for a while: catching up on 3 March dates January's rest in January and
     # February's share in February.
