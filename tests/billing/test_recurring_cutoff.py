@@ -16,7 +16,7 @@ from billing.models import (
     Recognition,
     RecurringFee,
 )
-from billing.services import billing_run_execute
+from billing.services import billing_run_execute, invoice_void
 from billing.services.overage import retainer_overage_accrue
 from billing.services.periods import fee_periods
 from billing.services.recurring import recurring_fee_create, revenue_recognise
@@ -256,3 +256,20 @@ def test_the_daily_job_accrues_each_retainer_once(firm, customer):  # noqa: F811
         {"processed": 0, "skipped": 1, "failed": 0},
     ]
     assert ledger(firm)["unbilled_revenue"] == D("1500.00")
+
+
+def test_voiding_an_overage_invoice_accrues_it_again_and_rebilling_relieves_it(
+    firm,  # noqa: F811
+    customer,  # noqa: F811
+):
+    fee = overage_retainer(customer)
+    retainer_overage_accrue(fee=fee, as_of=dt.date(2026, 12, 1))
+    invoice = bill(firm, dt.date(2026, 11, 30), dt.date(2026, 12, 1)).invoices.get()
+    invoice_void(invoice=invoice, actor=None, reason="Wrong rate", today=dt.date(2026, 12, 2))
+    assert ledger(firm)["unbilled_revenue"] == D("1500.00")  # work in progress again
+    assert retainer_overage_accrue(fee=fee, as_of=dt.date(2026, 12, 3)) == 0  # not twice
+    again = bill(firm, dt.date(2026, 12, 2), dt.date(2026, 12, 3)).invoices.get()
+    assert again.lines.get(kind=LineKind.OVERAGE).accrued == D("1500.00")
+    books_now = ledger(firm)
+    assert "unbilled_revenue" not in books_now
+    assert books_now["revenue_services"] == D("-1500.00")
