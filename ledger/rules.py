@@ -122,6 +122,16 @@ class RevenueRecognised(Event):
 
 
 @dataclass(frozen=True)
+class RecurringRevenueAccrued(Event):
+    """A recurring fee earned before its invoice was issued: revenue against unbilled revenue
+    in its period; ``invoiced``: moved to the deferred revenue the invoice credited."""
+
+    name: ClassVar[str] = "revenue.accrued"
+    amount: Decimal = ZERO
+    invoiced: bool = False
+
+
+@dataclass(frozen=True)
 class PrepaymentReceived(Event):
     name: ClassVar[str] = "prepayment.received"
     amount: Decimal = ZERO
@@ -133,6 +143,14 @@ class FundApplied(Event):
     """A prepaid fund draws down against an invoice."""
 
     name: ClassVar[str] = "fund.applied"
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PrepaymentReturned(Event):
+    """A void gives back what a fund or credit paid: the reverse of ``FundApplied``."""
+
+    name: ClassVar[str] = "prepayment.returned"
     amount: Decimal = ZERO
 
 
@@ -200,6 +218,16 @@ class DisputeWon(Event):
 
 
 @dataclass(frozen=True)
+class DisputeLost(Event):
+    """Decided against us: the invoice is owed again. The chargeback loss becomes a receivable
+    at ``receivable_rate`` (the loss left at ``fx_rate``: the difference is realised FX)."""
+
+    name: ClassVar[str] = "dispute.lost"
+    amount: Decimal = ZERO
+    receivable_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class ReceivableFxSettled(Event):
     """A document's receivable is settled in its own currency but not in the functional one
     (parts of it were valued at different rates): ``residual``, its functional debit balance,
@@ -219,8 +247,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
         TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
-        PrepaymentReceived, FundApplied, PaymentReceived, CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, ReceivableFxSettled,
+        RecurringRevenueAccrued,
+        PrepaymentReceived, FundApplied, PrepaymentReturned, PaymentReceived,
+        CustomerCreditApplied, PayoutPaid,
+        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, DisputeLost, ReceivableFxSettled,
     )
 }  # fmt: skip
 
@@ -338,6 +368,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("deferred_revenue", amount)
             b.post("revenue_recurring", -amount)
+        case RecurringRevenueAccrued() | PrepaymentReturned():
+            _debit_credit(b, event)
         case PrepaymentReceived(amount=amount, via=via):
             _positive(amount)
             b.post(_cash_role(via), amount)
@@ -363,6 +395,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("stripe_clearing", amount)
             b.post("bad_debt", -amount)
+        case DisputeLost():
+            _dispute_lost(b, event)
         case ReceivableFxSettled(residual=residual):
             b.post_functional("accounts_receivable", -residual, description="FX difference")
             b.post_functional("fx_gain_loss", residual, description="FX difference")
@@ -373,6 +407,19 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
         case _:
             raise RuleError(f"No posting rule for {type(event).__name__}")
     return b.build()
+
+
+def _debit_credit(b: _Builder, ev: RecurringRevenueAccrued | PrepaymentReturned) -> None:
+    """Events that debit one role and credit another with the same amount."""
+    _positive(ev.amount)
+    if isinstance(ev, PrepaymentReturned):
+        debit, credit = "accounts_receivable", "customer_prepayments"
+    elif ev.invoiced:
+        debit, credit = "deferred_revenue", "unbilled_revenue"
+    else:
+        debit, credit = "unbilled_revenue", "revenue_recurring"
+    b.post(debit, ev.amount)
+    b.post(credit, -ev.amount)
 
 
 def _cash_role(via: str) -> str:
@@ -413,6 +460,18 @@ def _refund(b: _Builder, ev: RefundPaid) -> None:
         booked = round_money(ev.amount * carrying, b.functional)
         paid = round_money(ev.amount * ev.fx_rate, b.functional)
         b.post_functional("fx_gain_loss", paid - booked, description="FX difference")
+
+
+def _dispute_lost(b: _Builder, ev: DisputeLost) -> None:
+    _positive(ev.amount)
+    receivable_rate = ev.receivable_rate or ev.fx_rate
+    b.post("accounts_receivable", ev.amount, rate=receivable_rate)
+    b.post("bad_debt", -ev.amount)
+    if receivable_rate != ev.fx_rate:
+        # The receivable comes back at the invoice's rate, the loss leaves at the payment's.
+        owed = round_money(ev.amount * receivable_rate, b.functional)
+        lost = round_money(ev.amount * ev.fx_rate, b.functional)
+        b.post_functional("fx_gain_loss", lost - owed, description="FX difference")
 
 
 # --- revenue recognition ------------------------------------------------------------------------

@@ -46,7 +46,10 @@ CYCLE = {
     "release-milestones": ("psa.automation.tasks.release_milestones", crontab(hour=1, minute=5)),
     "billing-calendar": ("psa.automation.tasks.billing_calendar", crontab(hour=2, minute=5)),
     "issue-and-send": ("psa.automation.tasks.issue_and_send", crontab(minute="*/15")),
+    # Daily, idempotent, catching up after a gap: each month's share dated in its month.
     "recognise-revenue": ("psa.automation.tasks.recognise_revenue", crontab(hour=3, minute=35)),
+    # Daily: unbilled retainer overage of periods that ended, accrued on their last day.
+    "accrue-overage": ("psa.automation.tasks.accrue_overage", crontab(hour=3, minute=45)),
     # Payments (psa.automation.sweeps over billing's services): billing claims each item of
     # work with a unique row (attempt, reminder, event id), so overlapping runs are harmless.
     "collect-due": ("psa.automation.tasks.collect_due", crontab(minute="*/15")),

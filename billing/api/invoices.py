@@ -239,11 +239,21 @@ class InvoiceSerializer(serializers.ModelSerializer):
     credits = serializers.IntegerField(source="credits_id", allow_null=True)
     amount_due = serializers.DecimalField(max_digits=16, decimal_places=2)
     has_pdf = serializers.SerializerMethodField()
+    written_off = serializers.DecimalField(
+        source="written_off_amount", max_digits=16, decimal_places=2, read_only=True,
+        help_text="What was written off as bad debt (0.00: nothing).",
+    )  # fmt: skip
+    status_label = serializers.CharField(
+        read_only=True,
+        help_text='How the status reads: "Written off" for an invoice settled by a write-off '
+        '(its status is "paid": nothing is due), else the status\'s label.',
+    )
 
     class Meta:
         model = Invoice
         fields = ["id", "legal_entity", "customer", "customer_name", "project", "kind",
-                  "status", "number", "currency", "issue_date", "due_date", "period_end",
+                  "status", "status_label", "written_off", "number", "currency", "issue_date",
+                  "due_date", "period_end",
                   "subtotal", "tax_total", "total", "amount_paid", "amount_due",
                   "reverse_charge_note", "credits", "billing_run", "issued_at", "sent_at",
                   "has_pdf", "created_at", "updated_at"]  # fmt: skip

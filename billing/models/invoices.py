@@ -93,6 +93,9 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+# Shown (not stored) for an invoice settled by a write-off: ``Invoice.status_key``.
+WRITTEN_OFF = "written_off"
+
 # An invoice that can still be paid.
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 
@@ -172,6 +175,32 @@ class Invoice(models.Model):
     @property
     def amount_due(self) -> Decimal:
         return self.total - self.amount_paid
+
+    @property
+    def written_off_amount(self) -> Decimal:
+        """What was written off (bad debt) of this invoice: 0 if nothing. Lists annotate it
+        (``written_off_total``) so each row costs no query."""
+        annotated = getattr(self, "written_off_total", None)
+        if annotated is not None:
+            return annotated
+        if self.pk is None:
+            return Decimal(0)
+        return self.write_offs.aggregate(s=models.Sum("amount"))["s"] or Decimal(0)
+
+    @property
+    def written_off(self) -> bool:
+        """Settled by a write-off, not by payment: shown as "Written off", never "Paid"."""
+        return self.status == InvoiceStatus.PAID and self.written_off_amount > 0
+
+    @property
+    def status_key(self) -> str:
+        """The status as pages, the API and the PDF show it: ``written_off`` for an invoice
+        whose rest was written off (its stored status is paid: nothing is due)."""
+        return WRITTEN_OFF if self.written_off else self.status
+
+    @property
+    def status_label(self) -> str:
+        return "Written off" if self.written_off else self.get_status_display()
 
     @property
     def nothing_to_pay(self) -> bool:

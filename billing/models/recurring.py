@@ -53,6 +53,11 @@ class FeeKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription"
 
 
+class PeriodAnchor(models.TextChoices):
+    CALENDAR_MONTH = "calendar_month", "Calendar periods"
+    ANNIVERSARY = "anniversary", "From the start date"
+
+
 class RecurringFee(models.Model):
     """A fee billed in advance per period: a retainer (with included hours and an overage rate,
     overage billed in arrears) or a subscription line with a quantity per period."""
@@ -70,6 +75,17 @@ class RecurringFee(models.Model):
         max_digits=12, decimal_places=2, default=Decimal(1), help_text="Unless set per period."
     )
     period_months = models.PositiveSmallIntegerField(default=1)
+    period_anchor = models.CharField(
+        max_length=16,
+        choices=PeriodAnchor.choices,
+        default=PeriodAnchor.CALENDAR_MONTH,
+        help_text=(
+            "Calendar periods: calendar months (or quarters, half-years, years from 1 January);"
+            " a first or last period shorter than a whole one is billed pro rata by days (e.g."
+            " 11 to 31 December is 21/31 of the monthly fee). From the start date: each period"
+            " runs from the start date's day of the month, whole fees only."
+        ),
+    )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     included_hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
@@ -82,6 +98,10 @@ class RecurringFee(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(period_months__in=[1, 3, 6, 12]), name="fee_period_months"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_anchor__in=["calendar_month", "anniversary"]),
+                name="fee_period_anchor_known",
             ),
             models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="fee_price_gte_0"),
             models.CheckConstraint(condition=models.Q(quantity__gte=0), name="fee_quantity_gte_0"),
@@ -202,6 +222,8 @@ class FundApplication(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**AMOUNT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the invoice is voided: the amount is back in the fund (and posted back).
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -227,3 +249,27 @@ class Recognition(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line_id} {self.date}: {self.amount}"
+
+
+class OverageAccrual(models.Model):
+    """Unbilled overage of an ended retainer period accrued as work in progress (Dr unbilled
+    revenue, Cr services revenue) on ``date``, the period's last day. The overage lines that
+    bill the period relieve it (their ``accrued``)."""
+
+    fee = models.ForeignKey(RecurringFee, on_delete=models.PROTECT, related_name="accruals")
+    period_start = models.DateField()
+    date = models.DateField()
+    hours = models.DecimalField(max_digits=9, decimal_places=2)
+    amount = models.DecimalField(**AMOUNT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["fee", "period_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="overage_accrual_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"fee {self.fee_id} {self.period_start}: {self.amount} accrued"

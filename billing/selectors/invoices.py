@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 
-from billing.models import Invoice, InvoiceLine, InvoiceStatus, TimeEntryBilling
+from billing.models import Invoice, InvoiceLine, InvoiceStatus, TimeEntryBilling, WriteOff
 from projects.selectors import entry_rate
 from psa.kernel import errors
 from psa.kernel.money import round_money
@@ -24,7 +24,21 @@ def invoice_list_visible_to(user: Any) -> QuerySet[Invoice]:
     """Finance and admins see every invoice; nobody else sees invoices in the app."""
     if not has_role(user, Role.FINANCE):
         return Invoice.objects.none()
-    return Invoice.objects.select_related("customer", "legal_entity", "project")
+    return with_written_off(Invoice.objects.select_related("customer", "legal_entity", "project"))
+
+
+def with_written_off(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Invoices annotated with what was written off of each (``Invoice.written_off_amount``),
+    so a list shows "Written off" without a query per row."""
+    total = (
+        WriteOff.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return qs.annotate(
+        written_off_total=Coalesce(Subquery(total), Value(Decimal(0)), output_field=DecimalField())
+    )
 
 
 def invoice_get_for_user(user: Any, pk: int) -> Invoice:

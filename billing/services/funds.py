@@ -46,7 +46,9 @@ def fund_available(*, project_id: int, exclude_invoice: int | None = None) -> De
         or ZERO
     )
     applied = (
-        FundApplication.objects.filter(project_id=project_id).aggregate(s=Sum("amount"))["s"]
+        FundApplication.objects.filter(project_id=project_id, reversed_at__isnull=True).aggregate(
+            s=Sum("amount")
+        )["s"]
         or ZERO
     )
     return topped - applied

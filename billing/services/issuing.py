@@ -69,6 +69,9 @@ def _next_number(legal_entity: LegalEntity, kind: str, year: int) -> str:
 _PART_KIND = {
     LineKind.TIME: "time",
     LineKind.WRITE_DOWN: "time",  # a write-down nets into the time it caps
+    # Overage relieves the work in progress accrued at its period's end (``accrued``), the
+    # rest is services revenue, as for time.
+    LineKind.OVERAGE: "time",
     LineKind.MILESTONE: "milestone",
     LineKind.RECURRING: "recurring",
     LineKind.FUND_TOP_UP: "prepayment",

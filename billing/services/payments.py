@@ -37,6 +37,7 @@ from billing.models import (
 )
 from billing.selectors.payments import credit_balance
 from billing.services import gateway
+from billing.tasks import render_invoice_pdf
 from crm.models import Customer
 from ledger import rules
 from ledger.selectors import fx_rate_for
@@ -44,6 +45,7 @@ from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
@@ -259,6 +261,8 @@ def invoice_write_off(
             action="invoice.written_off", obj=locked, actor=actor, reason=reason,
             after={"amount": amount},
         )  # fmt: skip
+        # The stored PDF says "Written off" from now on, not "Amount due".
+        enqueue_on_commit(render_invoice_pdf, locked.pk)
     return row
 
 

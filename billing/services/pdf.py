@@ -28,6 +28,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         "logo": _logo(invoice.legal_entity),
         "receipt_images": images,
         "fund_applied": invoice.fund_applied.exists(),
+        "paid_before_write_off": invoice.amount_paid - invoice.written_off_amount,
     }
     html = render_to_string("billing/invoice_pdf.html", context)
     document = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -10,12 +10,13 @@ post each slice once.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -25,17 +26,20 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    PeriodAnchor,
     Recognition,
     RecurringFee,
     ScheduleBilling,
     UsageQuantity,
 )
-from billing.services.sources import fee_periods
+from billing.services.periods import fee_periods
 from ledger import rules
 from ledger.services import journal_post
 from projects.models import BillingModel
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
+from psa.kernel.updates import model_update
 from psa.kernel.validators import decimal_input
 
 ZERO = Decimal(0)
@@ -108,7 +112,9 @@ def recurring_fee_create(
     included_hours: object = None,
     overage_rate: object = None,
     service_item: Any = None,
+    period_anchor: str = PeriodAnchor.CALENDAR_MONTH,
 ) -> RecurringFee:
+    _anchor_check(period_anchor)
     if kind not in FeeKind.values:
         raise errors.ValidationFailed(
             "Unknown fee kind.", fields={"kind": "Retainer or subscription."}
@@ -145,6 +151,7 @@ def recurring_fee_create(
             unit_price=_decimal(unit_price, "unit_price"),
             quantity=_decimal(quantity, "quantity"),
             period_months=period_months,
+            period_anchor=period_anchor,
             start_date=start_date,
             end_date=end_date,
             included_hours=included,
@@ -153,6 +160,45 @@ def recurring_fee_create(
         )
         audit_record(action="recurring_fee.created", obj=fee, actor=actor)
     return fee
+
+
+def _anchor_check(period_anchor: object) -> None:
+    if period_anchor not in PeriodAnchor.values:
+        raise errors.ValidationFailed(
+            "Unknown period anchor.",
+            fields={"period_anchor": "calendar_month or anniversary."},
+        )
+
+
+def recurring_fee_change(
+    *, fee: RecurringFee, actor: Any, expected_etag: str | None = None, **changes: Any
+) -> RecurringFee:
+    """Change a fee's description or period anchor. The anchor moves the periods, so it
+    changes only while no period of the fee is billed (credit the invoices first)."""
+    unknown = set(changes) - {"description", "period_anchor"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise errors.ValidationFailed(f"{name} cannot be changed.", fields={name: "Read-only."})
+    if "period_anchor" in changes:
+        _anchor_check(changes["period_anchor"])
+    if "description" in changes:
+        changes["description"] = str(changes["description"]).strip()
+        if not changes["description"]:
+            raise errors.ValidationFailed("Describe the fee.", fields={"description": "Required."})
+    with transaction.atomic():
+        locked = RecurringFee.objects.select_for_update().get(pk=fee.pk)
+        etag_require(locked, expected_etag)
+        if (
+            changes.get("period_anchor", locked.period_anchor) != locked.period_anchor
+            and ScheduleBilling.objects.filter(fee=locked, released_at__isnull=True).exists()
+        ):
+            raise errors.Conflict(
+                "Periods of this fee are invoiced; the anchor can change only before the first"
+                " is (credit the invoices first).",
+                fields={"period_anchor": "Periods already billed."},
+            )
+        model_update(instance=locked, data=changes, actor=actor, action="recurring_fee.changed")
+    return locked
 
 
 def usage_quantity_set(
@@ -225,7 +271,11 @@ def lines_to_recognise(*, as_of: dt.date) -> list[int]:
 
 def line_recognise(*, line_id: int, as_of: dt.date) -> Decimal:
     """Recognise one line through ``as_of``; returns the amount posted (0 if nothing was due,
-    or another worker holds the line)."""
+    or another worker holds the line).
+
+    Catching up after a gap (or on a line issued after its service began), each month's share
+    is dated on that month's last day, so revenue lands in the period it was earned; a month
+    whose books are locked is left to the first open date."""
     with transaction.atomic():
         line = (
             InvoiceLine.objects.select_for_update(skip_locked=True, of=("self",))
@@ -235,39 +285,66 @@ def line_recognise(*, line_id: int, as_of: dt.date) -> Decimal:
         )
         if line is None or line.invoice.status == InvoiceStatus.VOID:
             return ZERO
-        invoice = line.invoice
-        target = rules.recognised_to_date(
-            amount=line.net,
-            currency=invoice.currency,
-            start=line.service_start,
-            end=line.service_end,
-            as_of=as_of,
-        )
-        done = line.recognitions.aggregate(s=Sum("amount"))["s"] or ZERO
-        amount = target - done
-        if amount <= 0:
-            return ZERO
-        try:
-            with transaction.atomic():
-                Recognition.objects.create(line=line, date=as_of, amount=amount)
-        except IntegrityError:
-            return ZERO  # recognised today already
+        last = line.recognitions.aggregate(d=Max("date"))["d"]
+        locked = line.invoice.legal_entity.locked_through
+        posted = ZERO
+        for day in _recognition_dates(line, last=last, as_of=as_of):
+            if day != as_of and locked and day <= locked:
+                continue
+            posted += _recognise_through(line, day)
+    return posted
+
+
+def _recognition_dates(line: InvoiceLine, *, last: dt.date | None, as_of: dt.date) -> list:
+    """The month ends after the last recognition and before ``as_of``, then ``as_of``."""
+    day = max(line.service_start, (last or line.service_start) + dt.timedelta(days=1))
+    dates = []
+    while True:
+        month_end = dt.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        if month_end >= as_of:
+            return [*dates, as_of]
+        dates.append(month_end)
+        day = month_end + dt.timedelta(days=1)
+
+
+def _recognise_through(line: InvoiceLine, day: dt.date) -> Decimal:
+    """Post what the line earned through ``day`` and is not recognised yet, dated ``day``."""
+    invoice = line.invoice
+    target = rules.recognised_to_date(
+        amount=line.net,
+        currency=invoice.currency,
+        start=line.service_start,
+        end=line.service_end,
+        as_of=day,
+    )
+    done = line.recognitions.aggregate(s=Sum("amount"))["s"] or ZERO
+    amount = target - done
+    if amount <= 0:
+        return ZERO
+    try:
+        with transaction.atomic():
+            Recognition.objects.create(line=line, date=day, amount=amount)
+    except IntegrityError:
+        return ZERO  # recognised that day already
+    common = {
+        "amount": amount, "currency": invoice.currency, "fx_rate": invoice.fx_rate,
+        "customer_id": invoice.customer_id, "project_id": line.project_id,
+        "document": f"invoice:{invoice.pk}", "description": f"Recognised: {line.description}"[:200],
+    }  # fmt: skip
+    post = {
+        "legal_entity": invoice.legal_entity, "source_type": "recognition",
+        "source_id": f"{line.pk}:{day.isoformat()}", "actor_label": "recognition job",
+    }  # fmt: skip
+    if invoice.issue_date and day < invoice.issue_date:
+        # Earned before it was invoiced: revenue of its own period against unbilled revenue,
+        # which the issue date moves to the deferred revenue the invoice credited.
+        journal_post(event=rules.RecurringRevenueAccrued(**common), date=day, **post)
         journal_post(
-            legal_entity=invoice.legal_entity,
-            event=rules.RevenueRecognised(
-                amount=amount,
-                currency=invoice.currency,
-                fx_rate=invoice.fx_rate,
-                customer_id=invoice.customer_id,
-                project_id=line.project_id,
-                document=f"invoice:{invoice.pk}",
-                description=f"Recognised: {line.description}"[:200],
-            ),
-            date=as_of,
-            source_type="recognition",
-            source_id=f"{line.pk}:{as_of.isoformat()}",
-            actor_label="recognition job",
-        )
+            event=rules.RecurringRevenueAccrued(**common, invoiced=True),
+            date=invoice.issue_date, event_name="revenue.accrual_invoiced", **post,
+        )  # fmt: skip
+    else:
+        journal_post(event=rules.RevenueRecognised(**common), date=day, **post)
     return amount
 
 

@@ -215,6 +215,7 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
         )  # fmt: skip
         if not created and dispute.status in ("won", "lost"):
             return dispute  # closed: final
+        was_lost = not created and dispute.status == "lost"
         dispute.status = dispute_obj["status"]
         dispute.fee = max(dispute.fee, fee)
         dispute.save(update_fields=["status", "fee", "updated_at"])
@@ -235,12 +236,37 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
                 event=rules.DisputeWon(amount=amount, **common),
                 date=today, source_type="dispute", source_id=dispute.pk, actor_label="stripe",
             )  # fmt: skip
+        if dispute.status == "lost" and not was_lost:
+            _dispute_lost(dispute, payment, common, today)
         if created:
             audit_record(
                 action="payment.disputed", obj=invoice, actor_label="stripe",
                 after={"dispute": dispute.stripe_dispute_id, "amount": amount},
             )  # fmt: skip
     return dispute
+
+
+def _dispute_lost(dispute: Dispute, payment: Payment, common: dict, today: dt.date) -> None:
+    """A lost dispute reopens the amount on the invoice (issued or part paid again, so dunning
+    and collection act on it) and moves the chargeback loss back to the receivable. Runs once:
+    the caller holds the dispute's row lock and only on its move to "lost"."""
+    invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    # The bank took the money back: it can no longer be refunded either.
+    locked.refunded = min(locked.amount, locked.refunded + dispute.amount)
+    locked.save(update_fields=["refunded"])
+    _settle(invoice, -dispute.amount)
+    journal_post(
+        legal_entity=payment.legal_entity,
+        event=rules.DisputeLost(
+            amount=dispute.amount, receivable_rate=invoice.fx_rate, **common
+        ),
+        date=today, source_type="dispute", source_id=dispute.pk, actor_label="stripe",
+    )  # fmt: skip
+    audit_record(
+        action="payment.dispute_lost", obj=invoice, actor_label="stripe",
+        after={"dispute": dispute.stripe_dispute_id, "amount_due": invoice.amount_due},
+    )  # fmt: skip
 
 
 def payout_entity() -> Any:

@@ -72,6 +72,7 @@ class PreviewLine:
     service_end: dt.date | None = None
     written_down_hours: Decimal = ZERO
     link: tuple = ()
+    accrued: Decimal = ZERO
 
     @property
     def hours(self) -> Decimal:  # time lines: quantity is hours
@@ -247,6 +248,7 @@ def _build_preview(legal_entity: LegalEntity, candidates: list, *, unpriced: int
                 service_end=c.service_end,
                 written_down_hours=c.written_down_hours,
                 link=c.link,
+                accrued=c.accrued,
             )
         )
     return Preview(invoices=list(invoices.values()), unpriced_entries=unpriced)
@@ -372,7 +374,7 @@ def _write_drafts(
                     tax_rate=ln.tax_rate,
                     tax_rate_value=ln.tax_rate.rate if ln.tax_rate else ZERO,
                     tax=ln.tax,
-                    accrued=ln.net if ln.kind in _ACCRUES else ZERO,
+                    accrued=ln.net if ln.kind in _ACCRUES else ln.accrued,
                     service_start=ln.service_start,
                     service_end=ln.service_end,
                     written_down_hours=ln.written_down_hours,

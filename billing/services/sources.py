@@ -14,7 +14,6 @@ them under the one rounding rule and links every item to its line.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -36,15 +35,15 @@ from billing.models import (
     ScheduleBilling,
     UsageQuantity,
 )
+from billing.services import overage
+from billing.services.periods import fee_period_share, fee_periods
 from ledger.models import LegalEntity
 from projects.models import BillingModel, Milestone, MilestoneStatus, ProjectStatus
 from psa.kernel.money import round_money
-from timesheets.models import EntryStatus, Expense, TimeEntry
+from timesheets.models import EntryStatus, Expense
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-# Overage of a retainer is looked for in periods that ended at most this long before the run.
-OVERAGE_LOOKBACK_DAYS = 400
 # The order of lines of one project on an invoice.
 KIND_ORDER = [
     LineKind.RECURRING,
@@ -74,6 +73,8 @@ class Candidate:
     service_start: dt.date | None = None
     service_end: dt.date | None = None
     written_down_hours: Decimal = ZERO
+    # Work in progress accrued for what the line bills (overage accrued at period end).
+    accrued: Decimal = ZERO
     # What the line bills: ("time", rate) | ("expense", id) | ("milestone", id)
     # | ("schedule", fee id, period start, part) | ("fund_top_up",)
     link: tuple = ()
@@ -102,30 +103,6 @@ class Scope:
         if self.exclude_projects:
             q &= ~Q(**{f"{field_prefix}pk__in": self.exclude_projects})
         return q
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by whole months, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def fee_periods(fee: RecurringFee, *, starting_through: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """The fee's service periods that start on or before ``starting_through``. Each period is
-    counted from the fee's start (never from the previous period), so short months never
-    make the periods drift."""
-    periods = []
-    k = 0
-    while True:
-        start = add_months(fee.start_date, k * fee.period_months)
-        if start > starting_through or (fee.end_date and start > fee.end_date):
-            return periods
-        end = add_months(fee.start_date, (k + 1) * fee.period_months) - dt.timedelta(days=1)
-        if fee.end_date and end > fee.end_date:
-            end = fee.end_date
-        periods.append((start, end))
-        k += 1
 
 
 # --- time (T&M and prepaid fund draw-down), with caps ---------------------------------------------
@@ -297,99 +274,75 @@ def recurring_fees(scope: Scope) -> QuerySet:
 
 def recurring_candidates(scope: Scope, fees: list[RecurringFee]) -> list[Candidate]:
     """Every fee period starting by the day after the run's period end (billed in advance)
-    that no active link bills yet, and the overage of every ended retainer period."""
+    that no active link bills yet, and the unbilled overage of every ended retainer period
+    (``billing.services.overage``)."""
     if not fees:
         return []
     billed = set(
-        ScheduleBilling.objects.filter(fee__in=fees, released_at__isnull=True).values_list(
-            "fee_id", "period_start", "part"
-        )
+        ScheduleBilling.objects.filter(
+            fee__in=fees, released_at__isnull=True, part=ScheduleBilling.PART_FEE
+        ).values_list("fee_id", "period_start")
     )
     usage = {
         (u.fee_id, u.period_start): u.quantity for u in UsageQuantity.objects.filter(fee__in=fees)
     }
     out: list[Candidate] = []
-    overage_periods: list[tuple[RecurringFee, dt.date, dt.date]] = []
     advance_through = scope.period_end + dt.timedelta(days=1)
-    lookback = scope.period_end - dt.timedelta(days=OVERAGE_LOOKBACK_DAYS)
     for fee in fees:
         for start, end in fee_periods(fee, starting_through=advance_through):
-            if (fee.pk, start, ScheduleBilling.PART_FEE) not in billed:
+            if (fee.pk, start) not in billed:
                 out.append(_fee_candidate(fee, start, end, usage.get((fee.pk, start))))
-            if (
-                fee.overage_rate is not None
-                and end <= scope.period_end
-                and end >= lookback
-                and (fee.pk, start, ScheduleBilling.PART_OVERAGE) not in billed
-            ):
-                overage_periods.append((fee, start, end))
-    out.extend(_overage_candidates(overage_periods))
+    ended = overage.retainer_periods_ended(fees, through=scope.period_end)
+    out.extend(_overage_candidate(due) for due in overage.overage_due(ended) if due.hours > 0)
     return out
+
+
+def _overage_candidate(due: overage.OverageDue) -> Candidate:
+    """An overage line: the hours not billed yet, relieving what the period-end job accrued."""
+    fee = due.fee
+    later = "" if due.part == ScheduleBilling.PART_OVERAGE else "further time approved, "
+    return Candidate(
+        customer_id=fee.project.customer_id,
+        currency=fee.project.currency,
+        project_id=fee.project_id,
+        kind=LineKind.OVERAGE,
+        description=(
+            f"Overage: {later}{due.worked:f} h worked, {fee.included_hours or ZERO:f} h "
+            f"included, {due.start:%d %b} to {due.end:%d %b %Y}"
+        )[:300],
+        quantity=due.hours,
+        unit_price=fee.overage_rate,
+        accrued=min(due.accrued, due.amount),
+        link=("schedule", fee.pk, due.start, due.part),
+        sort=(due.start, fee.pk),
+    )
 
 
 def _fee_candidate(
     fee: RecurringFee, start: dt.date, end: dt.date, quantity: Decimal | None
 ) -> Candidate:
     label = "Retainer" if fee.kind == FeeKind.RETAINER else "Subscription"
+    days, whole = fee_period_share(fee, start, end)
+    price, prorated = fee.unit_price, ""
+    if days != whole:
+        # A partial calendar period: the unit price pro rata by days (to the price's 4 places).
+        price = (fee.unit_price * days / whole).quantize(Decimal("0.0001"))
+        prorated = f" ({days}/{whole} days)"
     return Candidate(
         customer_id=fee.project.customer_id,
         currency=fee.project.currency,
         project_id=fee.project_id,
         kind=LineKind.RECURRING,
-        description=f"{label}: {fee.description}, {start:%d %b %Y} to {end:%d %b %Y}"[:300],
+        description=(f"{label}: {fee.description}, {start:%d %b %Y} to {end:%d %b %Y}{prorated}")[
+            :300
+        ],
         quantity=fee.quantity if quantity is None else quantity,
-        unit_price=fee.unit_price,
+        unit_price=price,
         service_start=start,
         service_end=end,
         link=("schedule", fee.pk, start, ScheduleBilling.PART_FEE),
         sort=(start, fee.pk),
     )
-
-
-def _overage_candidates(periods: list[tuple[RecurringFee, dt.date, dt.date]]) -> list[Candidate]:
-    """Hours over a retainer's included hours, per ended period, from one query of daily
-    totals."""
-
-    if not periods:
-        return []
-    rows = (
-        TimeEntry.objects.filter(
-            project_id__in={fee.project_id for fee, _, _ in periods},
-            status=EntryStatus.APPROVED,
-            billable=True,
-            date__gte=min(start for _, start, _ in periods),
-            date__lte=max(end for _, _, end in periods),
-        )
-        .values("project_id", "date")
-        .annotate(hours=Sum("hours"))
-        .order_by()
-    )
-    daily: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
-    for r in rows:
-        daily[r["project_id"]].append((r["date"], r["hours"]))
-    out = []
-    for fee, start, end in periods:
-        hours = sum((h for day, h in daily[fee.project_id] if start <= day <= end), ZERO)
-        over = hours - (fee.included_hours or ZERO)
-        if over <= 0:
-            continue
-        out.append(
-            Candidate(
-                customer_id=fee.project.customer_id,
-                currency=fee.project.currency,
-                project_id=fee.project_id,
-                kind=LineKind.OVERAGE,
-                description=(
-                    f"Overage: {hours:f} h worked, {fee.included_hours or ZERO:f} h included, "
-                    f"{start:%d %b} to {end:%d %b %Y}"
-                )[:300],
-                quantity=over,
-                unit_price=fee.overage_rate,
-                link=("schedule", fee.pk, start, ScheduleBilling.PART_OVERAGE),
-                sort=(start, fee.pk),
-            )
-        )
-    return out
 
 
 # --- prepaid fund -------------------------------------------------------------------------------

@@ -14,7 +14,10 @@ from django.db.models import (
 from django.utils import timezone
 
 from billing.models import (
+    OPEN,
+    CustomerCredit,
     ExpenseBilling,
+    FundApplication,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -37,7 +40,10 @@ def invoice_void(
     *, invoice: Invoice, actor: Any, reason: str, today: dt.date | None = None
 ) -> Invoice:
     """Cancel an issued, unpaid invoice with a credit note (a negative copy referencing it) and
-    release its time for billing again. Returns the credit note; voiding twice returns it again."""
+    release its time for billing again. Returns the credit note; voiding twice returns it again.
+
+    An invoice paid only from a prepaid fund or the customer's credit (at issue) may be voided
+    too: what they paid goes back to the fund or the credit, in the books as well."""
     if not reason.strip():
         raise errors.ValidationFailed(
             "Say why the invoice is voided.", fields={"reason": "Required."}
@@ -46,11 +52,8 @@ def invoice_void(
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status == InvoiceStatus.VOID:
             return Invoice.objects.get(credits=locked)
-        if locked.kind != InvoiceKind.INVOICE or locked.status != InvoiceStatus.ISSUED:
-            raise errors.Conflict(
-                "Only an issued invoice with nothing paid can be voided; refund payments first.",
-                code="illegal_transition",
-            )
+        prepaid = _voidable(locked)
+        _prepayments_returned(locked, prepaid, today=today, actor=actor)
         originals = list(
             InvoiceLine.objects.select_for_update().filter(invoice=locked).order_by("position")
         )
@@ -110,6 +113,73 @@ def invoice_void(
         credit = invoice_issue(invoice=credit, actor=actor, today=today)
         _receivable_fx_settled(locked, credit=credit, actor=actor)
     return credit
+
+
+def _voidable(locked: Invoice) -> list[tuple[Any, Decimal]]:
+    """Refuse unless the invoice is issued with nothing paid, or paid only from a prepaid
+    fund or credit; returns those prepaid parts (empty: nothing paid)."""
+    prepaid = _prepaid_parts(locked)
+    paid_by_prepayment = bool(prepaid) and locked.amount_paid == sum(
+        (amount for _, amount in prepaid), Decimal(0)
+    )
+    unpaid = locked.status == InvoiceStatus.ISSUED and not locked.amount_paid
+    if locked.kind != InvoiceKind.INVOICE or not (
+        unpaid or (locked.status in (*OPEN, InvoiceStatus.PAID) and paid_by_prepayment)
+    ):
+        raise errors.Conflict(
+            "Only an issued invoice with nothing paid (or paid only from a prepaid fund or"
+            " credit) can be voided; refund payments first.",
+            code="illegal_transition",
+        )
+    return prepaid
+
+
+def _prepaid_parts(invoice: Invoice) -> list[tuple[Any, Decimal]]:
+    """What prepaid funds and the customer's credit paid of the invoice and still stands."""
+    funds = FundApplication.objects.filter(invoice=invoice, reversed_at__isnull=True)
+    credit = CustomerCredit.objects.filter(invoice=invoice)
+    used = -(credit.aggregate(s=Sum("amount"))["s"] or Decimal(0))
+    out: list[tuple[Any, Decimal]] = [(f, f.amount) for f in funds.order_by("pk")]
+    if used > 0:
+        out.append((None, used))
+    return out
+
+
+def _prepayments_returned(
+    invoice: Invoice, prepaid: list[tuple[Any, Decimal]], *, today: dt.date | None, actor: Any
+) -> None:
+    """Give back what funds (the application is reversed: the fund's balance has it again)
+    and credit (a credit movement back in) paid of a voided invoice, and post it back:
+    Dr receivable, Cr customer prepayments, so the credit note clears the receivable."""
+    now = timezone.now()
+    on = today or timezone.localdate()
+    for application, amount in prepaid:
+        if application is not None:
+            FundApplication.objects.filter(pk=application.pk).update(reversed_at=now)
+            source, source_id, project_id = (
+                "fund_application",
+                application.pk,
+                application.project_id,
+            )
+        else:
+            back = CustomerCredit.objects.create(
+                customer_id=invoice.customer_id, currency=invoice.currency, amount=amount,
+                invoice=invoice,
+            )  # fmt: skip
+            source, source_id, project_id = "credit_use", back.pk, None
+        journal_post(
+            legal_entity=invoice.legal_entity,
+            event=rules.PrepaymentReturned(
+                amount=amount, currency=invoice.currency, fx_rate=invoice.fx_rate,
+                customer_id=invoice.customer_id, project_id=project_id,
+                document=f"invoice:{invoice.pk}",
+                description=f"Returned by the void of {invoice.number}",
+            ),
+            date=on, source_type=source, source_id=source_id, actor=actor,
+        )  # fmt: skip
+    if prepaid:
+        invoice.amount_paid = Decimal(0)
+        Invoice.objects.filter(pk=invoice.pk).update(amount_paid=0)
 
 
 def _receivable_fx_settled(invoice: Invoice, *, credit: Invoice, actor: Any) -> None:

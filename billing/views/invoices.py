@@ -21,6 +21,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    PeriodAnchor,
     RecurringFee,
     ScheduleBilling,
 )
@@ -211,6 +212,7 @@ def _project_billing_post(request: HttpRequest, project: Any) -> None:
             unit_price=request.POST.get("unit_price", ""),
             quantity=request.POST.get("quantity") or 1,
             period_months=_int(request.POST.get("period_months"), "period_months"),
+            period_anchor=request.POST.get("period_anchor") or PeriodAnchor.CALENDAR_MONTH,
             start_date=_date(request.POST.get("start_date"), "start_date"),
             end_date=_date(request.POST.get("end_date"), "end_date", required=False),
             included_hours=request.POST.get("included_hours"),
@@ -226,6 +228,12 @@ def _project_billing_post(request: HttpRequest, project: Any) -> None:
             actor=request.user,
         )
         messages.success(request, "Quantity set for the period.")
+    elif action == "anchor":
+        fee = get_object_or_404(RecurringFee, pk=request.POST.get("fee"), project=project)
+        recurring.recurring_fee_change(
+            fee=fee, actor=request.user, period_anchor=request.POST.get("period_anchor", "")
+        )
+        messages.success(request, "Period anchor changed.")
     else:
         raise errors.ValidationFailed("Unknown action.", fields={"action": "Unknown."})
 
@@ -252,6 +260,7 @@ def _fees_with_periods(project: Any) -> list[RecurringFee]:
             }
             for start, end in sources.fee_periods(fee, starting_through=horizon)
         ][-6:]
+        fee.billed_any = any(key[0] == fee.pk for key in billed)
     return fees
 
 
@@ -277,6 +286,7 @@ def project_billing(request: HttpRequest, pk: int) -> HttpResponse:
             "terms": terms,
             "fees": _fees_with_periods(project),
             "fee_kinds": FeeKind.choices,
+            "period_anchors": PeriodAnchor.choices,
             "fund": services.fund_available(project_id=project.pk)
             if project.billing_model == "prepaid_fund"
             else None,

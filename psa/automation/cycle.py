@@ -17,7 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 
-from billing.models import OPEN, Invoice, InvoiceKind, InvoiceStatus
+from billing.models import OPEN, FeeKind, Invoice, InvoiceKind, InvoiceStatus, RecurringFee
 from billing.services import (
     billing_run_execute,
     held_for_review_reason,
@@ -25,6 +25,7 @@ from billing.services import (
     invoice_recipient,
     invoice_send,
 )
+from billing.services.overage import retainer_overage_accrue
 from billing.services.recurring import revenue_recognise
 from crm.models import Customer
 from projects.models import Milestone, MilestoneStatus, Project
@@ -335,6 +336,21 @@ def recognise_revenue(*, today: dt.date, run: RunRecorder) -> None:
     revenue_recognise(as_of=today, run=run)
 
 
+def accrue_overage(*, today: dt.date, run: RunRecorder) -> None:
+    """Accrue each retainer's unbilled overage of the periods that ended by yesterday, dated
+    their last day (one item per retainer: one failing, e.g. a missing FX rate, never stops
+    the others)."""
+
+    fees = RecurringFee.objects.filter(
+        kind=FeeKind.RETAINER, overage_rate__isnull=False, start_date__lt=today
+    ).order_by("id")
+    for fee in fees:
+        with run.item(f"retainer {fee.pk}") as item:
+            posted = retainer_overage_accrue(fee=fee, as_of=today)
+        if not item.failed:
+            run.processed() if posted else run.skipped()
+
+
 # The day's jobs in the order a day runs them (the demo's clock advance runs them at once).
 DAILY = (
     "auto-approve",
@@ -342,6 +358,7 @@ DAILY = (
     "billing-calendar",
     "issue-and-send",
     "recognise-revenue",
+    "accrue-overage",
     "collect-due",
     "dunning",
 )

@@ -111,6 +111,11 @@ def recognise_revenue() -> dict[str, int]:
     return _cycle("recognise-revenue")
 
 
+@shared_task(name="psa.automation.tasks.accrue_overage", ignore_result=True)
+def accrue_overage() -> dict[str, int]:
+    return _cycle("accrue-overage")
+
+
 @shared_task(name="psa.automation.tasks.run_daily_cycle", ignore_result=True)
 def run_daily_cycle() -> list:
     """The demo's "advance a day" button: the day's jobs, in order, on the worker."""

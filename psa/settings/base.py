@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "billing.models.InvoiceStatus",
         "InvoiceKindEnum": "billing.models.InvoiceKind",
         "LineKindEnum": "billing.models.LineKind",
+        "FeeKindEnum": "billing.models.FeeKind",
+        "PeriodAnchorEnum": "billing.models.PeriodAnchor",
         "BillingRunStatusEnum": "billing.models.BillingRunStatus",
         "JobRunStatusEnum": "psa.automation.models.JobRunStatus",
         "DeliveryStatusEnum": "psa.kernel.models.DeliveryStatus",

@@ -21,13 +21,13 @@ from billing.models import (
     TaxRate,
 )
 from billing.services import billing_run_execute, billing_run_preview, invoice_issue, invoice_void
+from billing.services.periods import add_months
 from billing.services.recurring import (
     billing_terms_set,
     recurring_fee_create,
     revenue_recognise,
     usage_quantity_set,
 )
-from billing.services.sources import add_months
 from ledger.selectors import balances_by_role
 from projects.models import MilestoneStatus
 from projects.services import milestone_reach
