@@ -61,7 +61,7 @@ def test_the_migration_gives_existing_entities_without_levels_the_defaults():
     DunningLevel.objects.filter(legal_entity=bare).delete()  # as every entity was before
     DunningLevel.objects.filter(legal_entity=chosen).exclude(days_from_due=7).delete()
     migration = importlib.import_module(
-        "billing.migrations.0008_default_dunning_levels_for_existing_entities"
+        "billing.migrations.0011_default_dunning_levels_for_existing_entities"
     )
     migration.add_default_levels(django_apps, None)
     assert _levels(bare) == DEFAULT_DAYS

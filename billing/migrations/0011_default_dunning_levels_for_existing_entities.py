@@ -43,7 +43,7 @@ def add_default_levels(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0007_dunning_late_fee_per_currency"),
+        ("billing", "0010_fund_application_reversed_at"),
         ("ledger", "0006_letterhead"),
     ]
 
