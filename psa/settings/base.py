@@ -154,6 +154,13 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PSA <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Outbound HTTP to user-given addresses (webhooks, the accounting endpoint) reaches public
+# addresses only (psa.kernel.outbound). Networks (10.1.2.0/24) or host names listed here are
+# allowed too: e.g. an accounting system inside the office network.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Seconds an SMTP connection may take before a send fails (Django's default waits forever).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
