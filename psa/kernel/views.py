@@ -114,6 +114,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         self.extra_email_context = {"public_base_url": settings.PUBLIC_BASE_URL}
+        # A failed send (SMTP down, or slower than EMAIL_TIMEOUT) is logged by Django's form
+        # and the page answers as usual: it never tells whether an address has an account.
         return super().form_valid(form)
 
 

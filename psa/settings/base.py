@@ -175,6 +175,8 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Points the official stripe client at another host (the local fake Stripe in tests).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Seconds a call to Stripe may take (they run inside web requests: at most 10).
+STRIPE_TIMEOUT_SECONDS = min(env.float("STRIPE_TIMEOUT_SECONDS", default=10.0), 10.0)
 # The legal entity whose Stripe account this is (its code); needed for payouts when several
 # entities exist.
 STRIPE_LEGAL_ENTITY = env.str("STRIPE_LEGAL_ENTITY", default="")
