@@ -12,6 +12,7 @@ from billing.selectors import invoice_document
 from billing.services import invoice_recipient
 from billing.services.pdf import invoice_pdf_store
 from psa.kernel.audit import audit_record
+from psa.kernel.headers import header_safe
 
 
 def invoice_email_send(invoice: Invoice) -> None:
@@ -22,7 +23,7 @@ def invoice_email_send(invoice: Invoice) -> None:
     context = invoice_document(invoice)
     subject = f"{invoice.get_kind_display()} {invoice.number} from {invoice.legal_entity.name}"
     message = EmailMessage(
-        subject=subject,
+        subject=header_safe(subject),
         body=render_to_string("billing/email/invoice.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invoice_recipient(invoice)],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
 from billing.selectors.invoices import _pay_url
 from billing.services import invoice_recipient
+from psa.kernel.headers import header_safe
 from psa.kernel.models import User
 from psa.kernel.roles import Role
 
@@ -51,7 +52,7 @@ def autopay_notice_send(*, attempt_id: int, kind: str) -> None:
     if not to:
         return
     EmailMessage(
-        subject=subject, body=render_to_string(template, context),
+        subject=header_safe(subject), body=render_to_string(template, context),
         from_email=settings.DEFAULT_FROM_EMAIL, to=to,
     ).send()  # fmt: skip
 
@@ -79,7 +80,10 @@ def dunning_reminder_send(*, reminder_id: int) -> None:
     recipient = invoice_recipient(invoice)
     if recipient:
         EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient]
+            subject=header_safe(subject),
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[recipient],
         ).send()
 
     DunningReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
