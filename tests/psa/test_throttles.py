@@ -104,3 +104,28 @@ def test_the_operations_page_and_home_work_while_redis_is_down(client, admin_use
     client.force_login(admin_user)
     assert client.get("/operations/").status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_the_lead_form_answers_when_the_broker_is_down(
+    client, project_manager, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    """The lead is saved; its notification cannot be queued (logged as an error), and the
+    visitor is thanked rather than shown a 500 for a change that was made."""
+    from kombu.exceptions import OperationalError
+
+    from crm.tasks import lead_notify_owner
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(lead_notify_owner, "apply_async", broker_down)
+    LeadFormKeyFactory(owner=project_manager, is_default=True, allowed_origins=[])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/leads/new/",
+            {"name": "Priya Shah", "email": "priya@orbitalfoods.example", "company": "Orbital",
+             "message": "Hello", "nickname": ""},
+        )  # fmt: skip
+    assert response.status_code == 302
+    assert Lead.objects.count() == 1
+    assert "crm.tasks.lead_notify_owner" in caplog.text and "broker is down" in caplog.text
