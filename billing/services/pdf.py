@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def _own_roots() -> list[Path]:
-    roots = [*settings.STATICFILES_DIRS, settings.STATIC_ROOT, settings.MEDIA_ROOT]
+    # A STATICFILES_DIRS entry may be a (prefix, path) pair.
+    dirs = [d[1] if isinstance(d, tuple | list) else d for d in settings.STATICFILES_DIRS]
+    roots = [*dirs, settings.STATIC_ROOT, settings.MEDIA_ROOT]
     return [Path(root).resolve() for root in roots if root]
 
 
