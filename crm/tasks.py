@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from crm.models import Lead
+from psa.kernel.headers import header_safe
 
 
 @shared_task(name="crm.tasks.lead_notify_owner", ignore_result=True, max_retries=5)
@@ -24,7 +25,7 @@ def lead_notify_owner(lead_id: int, event: str = "new") -> None:
     }
     subject = ("Repeat enquiry" if event == "repeat" else "New lead") + f": {lead}"
     send_mail(
-        subject=subject[:150],
+        subject=header_safe(subject, limit=150),
         message=render_to_string("crm/email/lead_notification.txt", context),
         from_email=None,
         recipient_list=[lead.owner.email],

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from psa.kernel.models import DeliveryAttempt, DeliveryMessage, DeliveryStatus
-from psa.kernel.validators import country_code, currency_check, currency_code
+from psa.kernel.validators import country_code, currency_check, currency_code, raster_logo
 
 AMOUNT = {"max_digits": 20, "decimal_places": 2}
 RATE = {"max_digits": 20, "decimal_places": 10}
@@ -32,7 +32,10 @@ class LegalEntity(models.Model):
     functional_currency = models.CharField(max_length=3, validators=[currency_code])
     bank_details = models.TextField(blank=True, help_text="Shown on invoices and the pay page.")
     # The invoice letterhead: a PNG or JPEG logo, and the paper the firm prints on.
-    logo = models.FileField(upload_to="logos/", blank=True, help_text="PNG or JPEG.")
+    logo = models.FileField(
+        upload_to="logos/", blank=True, help_text="PNG or JPEG, at most 4 megapixels.",
+        validators=[raster_logo],
+    )  # fmt: skip
     paper_size = models.CharField(
         max_length=6, choices=[("A4", "A4"), ("letter", "US Letter")], default="A4"
     )

@@ -27,7 +27,7 @@ from ledger.models import (
     LegalEntity,
     RoleMapping,
 )
-from psa.kernel import correlation, errors
+from psa.kernel import correlation, errors, outbound
 from psa.kernel.audit import audit_record
 from psa.kernel.roles import Role, require_role
 from psa.kernel.webhooks import webhooks_emit
@@ -87,8 +87,9 @@ def integration_update(
     if mode not in IntegrationMode.values:
         raise errors.ValidationFailed("Unknown integration mode.", fields={"mode": "Unknown."})
     fields: dict[str, str] = {}
-    if mode != IntegrationMode.NONE and not endpoint_url.startswith(("https://", "http://")):
-        fields["endpoint_url"] = "An http(s) address is needed for this mode."
+    refusal = outbound.url_refusal(endpoint_url) if mode != IntegrationMode.NONE else ""
+    if refusal:
+        fields["endpoint_url"] = refusal
     if mode != IntegrationMode.NONE and len(signing_secret) < 16:
         fields["signing_secret"] = "Use at least 16 characters."  # noqa: S105 - a message
     if fields:

@@ -8,6 +8,7 @@ we stored first.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import stripe
@@ -45,7 +46,13 @@ def stripe_configured() -> bool:
 def _client() -> stripe.StripeClient:
     if not stripe_configured():
         raise StripeNotConfigured("STRIPE_SECRET_KEY is not set.")
-    kwargs: dict[str, Any] = {"max_network_retries": 0}
+    # A short timeout: these calls run inside web requests (the pay button), and the client's
+    # default of 80 s let two hanging clicks hold every web worker. A timeout is an
+    # APIConnectionError (GATEWAY_ERRORS): the page says "try again shortly".
+    kwargs: dict[str, Any] = {
+        "max_network_retries": 0,
+        "http_client": stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    }
     if settings.STRIPE_API_BASE:
         kwargs["base_addresses"] = {"api": settings.STRIPE_API_BASE}
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **kwargs)
@@ -128,3 +135,12 @@ def webhook_verify(*, payload: bytes, signature: str) -> None:
     stripe.WebhookSignature.verify_header(
         payload.decode("utf-8"), signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
     )
+    # Stripe's check refuses only old timestamps; one from the future (beyond the tolerance)
+    # is as suspect: a replayed or forged header must not stay valid for years.
+    signed_at = dict(part.split("=", 1) for part in signature.split(",") if "=" in part).get(
+        "t", ""
+    )
+    if not signed_at.isdigit() or int(signed_at) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise stripe.SignatureVerificationError(
+            "The timestamp is in the future.", signature, payload.decode("utf-8")
+        )

@@ -27,6 +27,7 @@ from billing.services.sending import (
     invoice_recipient,
 )
 from psa.kernel.audit import audit_record
+from psa.kernel.headers import header_safe
 from psa.kernel.mail import MailUndeliverable, Rendered, mail_renderer_register
 
 
@@ -53,7 +54,7 @@ def invoice_email(payload: dict[str, Any]) -> Rendered:
     if context["paid_in_full"] or invoice.nothing_to_pay:
         subject += " (paid)"
     message = EmailMessage(
-        subject=subject,
+        subject=header_safe(subject),
         body=render_to_string("billing/email/invoice.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],

@@ -15,6 +15,7 @@ from django.urls import reverse
 from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentAttempt
 from billing.selectors.invoices import _pay_url
 from billing.services.sending import invoice_recipient
+from psa.kernel.headers import header_safe
 from psa.kernel.mail import MailUndeliverable, Rendered
 from psa.kernel.models import User
 from psa.kernel.roles import Role
@@ -55,7 +56,7 @@ def autopay_notice_email(payload: dict[str, Any]) -> Rendered:
     if not to:
         raise MailUndeliverable("Nobody to tell: no address for this notice.")
     message = EmailMessage(
-        subject=subject, body=render_to_string(template, context),
+        subject=header_safe(subject), body=render_to_string(template, context),
         from_email=settings.DEFAULT_FROM_EMAIL, to=to,
     )  # fmt: skip
     return Rendered(email=message, on_sent=lambda when: None)
@@ -85,8 +86,9 @@ def dunning_reminder_email(payload: dict[str, Any]) -> Rendered:
     if not recipient:
         raise MailUndeliverable(f"{invoice.customer} has no billing e-mail address.")
     message = EmailMessage(
-        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient]
-    )
+        subject=header_safe(subject), body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient],
+    )  # fmt: skip
     return Rendered(
         email=message,
         on_sent=lambda when: DunningReminder.objects.filter(pk=reminder.pk).update(sent_at=when),

@@ -8,7 +8,6 @@ shows "processing" until the payment is confirmed. Rate limited per address, nev
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,21 +18,18 @@ from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
 from billing.services import checkout, gateway, payments
 from billing.services.pdf import invoice_pdf_store
-from psa.kernel import errors
+from psa.kernel import errors, ratelimit
 from psa.kernel.views import client_ip
 
 WINDOW_SECONDS = 60
 
 
 def _rate_limited(request: HttpRequest) -> bool:
-    key = f"pay-page:ip:{client_ip(request)}"
-    cache.add(key, 0, WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, WINDOW_SECONDS)
-        count = 1
-    return count > settings.PAY_PAGE_RATE_LIMIT
+    # Fails open when the cache is down: the customer can still pay (psa.kernel.ratelimit).
+    return ratelimit.hit(
+        f"pay-page:ip:{client_ip(request)}", limit=settings.PAY_PAGE_RATE_LIMIT,
+        window=WINDOW_SECONDS,
+    )  # fmt: skip
 
 
 def _private(response: HttpResponse) -> HttpResponse:

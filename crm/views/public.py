@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
@@ -20,7 +19,7 @@ from crm.forms import (
     apply_errors,
 )
 from crm.models import LeadFormKey, LeadSource
-from psa.kernel import errors
+from psa.kernel import errors, ratelimit
 from psa.kernel.views import client_ip
 
 # Public form: at most this many submissions per address per window (spam, scripted floods).
@@ -55,19 +54,11 @@ def _embeddable(response: HttpResponse, config: LeadFormKey | None) -> HttpRespo
 
 
 def _rate_limited(request: HttpRequest) -> bool:
-    """Count this submission for the caller's address; True once over the limit.
-
-    add() + incr() are atomic in Redis, so concurrent web workers share one exact count and
-    the window starts with the first submission.
-    """
-    key = f"lead-form:ip:{client_ip(request)}"
-    cache.add(key, 0, LEAD_FORM_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr(): start a new window
-        cache.add(key, 1, LEAD_FORM_WINDOW)
-        count = 1
-    return count > LEAD_FORM_LIMIT
+    """Count this submission for the caller's address; True once over the limit (and False
+    when the cache is down: the form keeps working, psa.kernel.ratelimit)."""
+    return ratelimit.hit(
+        f"lead-form:ip:{client_ip(request)}", limit=LEAD_FORM_LIMIT, window=LEAD_FORM_WINDOW
+    )
 
 
 def _public(

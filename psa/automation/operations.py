@@ -23,6 +23,7 @@ from psa.automation.models import JobRun
 from psa.automation.policies import PolicyBook
 from psa.automation.selectors import HEARTBEAT_KEY
 from psa.kernel.models import AuditEvent, DeliveryStatus, WebhookDelivery
+from psa.kernel.ratelimit import CACHE_ERRORS
 from timesheets import selectors as time_selectors
 
 
@@ -42,7 +43,10 @@ def jobs_overview(now: dt.datetime) -> list[dict[str, Any]]:
         last = latest.get(name)
         last_at = last.started_at if last else None
         if name == "worker-heartbeat":
-            last_at = cache.get(HEARTBEAT_KEY)
+            try:
+                last_at = cache.get(HEARTBEAT_KEY)
+            except CACHE_ERRORS:  # cache down: "no heartbeat", not a 500
+                last_at = None
         reference = last_at or now
         rows.append(
             {

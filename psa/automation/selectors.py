@@ -13,6 +13,7 @@ from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import ProjectStatus
 from projects.selectors import assigned_to, project_list_visible_to, with_hours
+from psa.kernel.ratelimit import CACHE_ERRORS
 from psa.kernel.roles import Role, roles_of
 from timesheets import selectors as time_selectors
 
@@ -58,5 +59,8 @@ def dashboard_for(user: Any, today: dt.date) -> dict[str, Any]:
         context["role_counts"] = [
             {"label": role.label, "members": counts.get(role.value, 0)} for role in Role
         ]
-        context["worker_heartbeat"] = cache.get(HEARTBEAT_KEY)
+        try:
+            context["worker_heartbeat"] = cache.get(HEARTBEAT_KEY)
+        except CACHE_ERRORS:  # cache down: "no heartbeat", not a 500
+            context["worker_heartbeat"] = None
     return context

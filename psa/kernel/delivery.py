@@ -18,8 +18,6 @@ import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +26,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from psa.kernel import correlation, errors
+from psa.kernel import correlation, errors, outbound
 from psa.kernel.audit import audit_record
 from psa.kernel.models import DeliveryStatus
 
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 6 * 3600
 CLAIM_SECONDS = 120  # a crashed sender's claim expires and another worker takes over
-HTTP_TIMEOUT_SECONDS = 15
+HTTP_TIMEOUT_SECONDS = 10  # a slow receiver must not hold a worker (or a web request)
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,8 @@ def _claim(model: type[models.Model], pk: int, now: dt.datetime) -> bool:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}: {exc.read(500).decode('utf-8', 'replace')}"
-    except (urllib.error.URLError, OSError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+    # Guarded: no private, local or reserved addresses, no redirects, a short excerpt back.
+    return outbound.post(url, body, headers, timeout=HTTP_TIMEOUT_SECONDS)
 
 
 def deliver(

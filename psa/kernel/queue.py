@@ -18,7 +18,17 @@ def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs
     Outside a transaction it is sent at once; if the transaction rolls back, never. A worker
     therefore never sees a row that was rolled back or not yet visible.
     """
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs), using=using)
+    transaction.on_commit(lambda: _send(task, args, kwargs), using=using)
+
+
+def _send(task: Task, args: tuple, kwargs: dict[str, Any]) -> None:
+    # The change has committed: if the broker (Redis) is down, failing the request now would
+    # only make the person repeat a change that is already saved. The error log says what was
+    # not queued; the beat sweeps pick up deliveries, outbox messages and Stripe events.
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except (KombuError, OSError):
+        log.error("task %s%r was not queued: the broker is down", task.name, args, exc_info=True)
 
 
 def nudge_on_commit(task: Task, *args: Any, using: str | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from psa.kernel import delivery, errors
+from psa.kernel import delivery, errors, outbound
 from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
 from psa.kernel.models import User, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -41,8 +41,9 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _webhook_check(*, owner: User, url: str, events: list[str]) -> None:
     fields: dict[str, str] = {}
-    if not url.startswith(("https://", "http://")):
-        fields["url"] = "An http(s) address is needed."
+    refusal = outbound.url_refusal(url)
+    if refusal:
+        fields["url"] = refusal
     unknown = sorted(set(events) - EVENTS.keys())
     if unknown:
         fields["events"] = f"Unknown event(s): {', '.join(unknown)}."

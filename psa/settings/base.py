@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "psa.kernel.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "psa.kernel.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +155,13 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PSA <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Outbound HTTP to user-given addresses (webhooks, the accounting endpoint) reaches public
+# addresses only (psa.kernel.outbound). Networks (10.1.2.0/24) or host names listed here are
+# allowed too: e.g. an accounting system inside the office network.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Seconds an SMTP connection may take before a send fails (Django's default waits forever).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -168,6 +176,8 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Points the official stripe client at another host (the local fake Stripe in tests).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Seconds a call to Stripe may take (they run inside web requests: at most 10).
+STRIPE_TIMEOUT_SECONDS = min(env.float("STRIPE_TIMEOUT_SECONDS", default=10.0), 10.0)
 # The legal entity whose Stripe account this is (its code); needed for payouts when several
 # entities exist.
 STRIPE_LEGAL_ENTITY = env.str("STRIPE_LEGAL_ENTITY", default="")

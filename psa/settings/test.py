@@ -29,6 +29,10 @@ CACHES["default"]["KEY_PREFIX"] = "psa-test-" + env.str("PYTEST_XDIST_WORKER", d
 CELERY_BROKER_URL = TEST_REDIS_URL
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
+# What lies outside (accounting endpoint, webhook receivers) is a local server in the tests;
+# the tests of the guard itself clear this list.
+OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
 # Static files come straight from the finders; the suite never runs collectstatic.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -1,9 +1,11 @@
 """Time, expenses and approval policies over the API."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from pypdf import PdfWriter
 
 from tests.api.conftest import as_token, as_user
 from tests.projects.factories import AssignmentFactory, ProjectFactory
@@ -83,7 +85,11 @@ def test_time_filters_by_status_project_and_dates(finance, consultant, project):
 
 def test_an_expense_with_a_receipt_is_uploaded(consultant, project):
     client = as_token(consultant, "timesheets:write")
-    receipt = SimpleUploadedFile("r.pdf", b"%PDF-1.4 a receipt", content_type="application/pdf")
+    pdf = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(pdf)
+    receipt = SimpleUploadedFile("r.pdf", pdf.getvalue(), content_type="application/pdf")
     response = client.post("/api/v1/time/expenses/", {
         "project": "apollo", "date": "2026-11-16", "amount": "42.10", "category": "travel",
         "receipt": receipt}, format="multipart")  # fmt: skip

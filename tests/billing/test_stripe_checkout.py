@@ -168,7 +168,8 @@ def test_a_late_failure_event_never_moves_a_succeeded_attempt_back(client, invoi
 
 
 @pytest.mark.parametrize(
-    "how", ["wrong secret", "stale timestamp", "tampered body", "no signature"]
+    "how",
+    ["wrong secret", "stale timestamp", "future timestamp", "tampered body", "no signature"],
 )
 def test_unverifiable_webhooks_are_refused_and_nothing_is_written(client, fake_stripe, how):
     event = fake_stripe.event(
@@ -178,6 +179,8 @@ def test_unverifiable_webhooks_are_refused_and_nothing_is_written(client, fake_s
         response = post_event(client, event, secret="whsec_someone_else")
     elif how == "stale timestamp":
         response = post_event(client, event, timestamp=int(time.time()) - 600)
+    elif how == "future timestamp":  # beyond the 5-minute tolerance
+        response = post_event(client, event, timestamp=int(time.time()) + 600)
     elif how == "tampered body":
         header = fake_stripe.sign('{"id": "evt_other"}', WHSEC)
         response = client.post(

@@ -41,8 +41,20 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # The pages need nothing the Content-Security-Policy refuses (psa.kernel.csp): a refused
+    # script, style or handler is a console error, and fails the test that met it.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            refused.append(f"{page.url}: {msg.text}")
+            if "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], refused
 
 
 @pytest.fixture

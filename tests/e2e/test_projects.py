@@ -15,9 +15,9 @@ from timesheets.models import Expense
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+PNG = bytes.fromhex(  # a valid 1x1 PNG: receipts are checked by content (checksums too)
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489000000"
+    "0d49444154789c63e02fcbfb0f00037e01f3a9df61700000000049454e44ae426082"
 )
 
 

@@ -19,7 +19,20 @@ pytestmark = pytest.mark.django_db
 MON = dt.date(2026, 11, 16)
 WEEK_URL = f"/time/{MON.isoformat()}/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    """A real PNG: receipts are checked by content (Pillow), not by their first bytes."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (15, 118, 110)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 def post_cell(client, project, hours, day=MON, task=None, **extra):

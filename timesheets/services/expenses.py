@@ -13,6 +13,7 @@ from django.db import transaction
 from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.documents import DocumentRefused, image_check, pdf_sanitise
 from psa.kernel.etag import etag_require
 from psa.kernel.validators import decimal_input
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
@@ -30,21 +31,34 @@ SIGNATURES = (
 
 
 def receipt_check(upload: UploadedFile) -> str:
-    """The receipt's real type ("pdf", "jpg" or "png"), or ValidationFailed naming ``receipt``."""
+    """The receipt's real type ("pdf", "jpg" or "png"), or ValidationFailed naming ``receipt``.
+
+    Images must also be well-formed and within psa.kernel.documents' pixel and decoded-size
+    bounds (a tiny PNG can decode to gigabytes when the invoice PDF is rendered); PDFs must be
+    readable (they are rebuilt without scripts or actions before they join an invoice)."""
     if upload.size is not None and upload.size > MAX_RECEIPT_BYTES:
         raise errors.ValidationFailed(
             "The receipt is larger than 10 MB.", fields={"receipt": "At most 10 MB."}
         )
     upload.seek(0)
-    head = upload.read(16)
+    data = upload.read(MAX_RECEIPT_BYTES + 1)
     upload.seek(0)
-    for magic, kind in SIGNATURES:
-        if head.startswith(magic):
-            return kind
-    raise errors.ValidationFailed(
-        "The receipt must be a PDF, JPEG or PNG file.",
-        fields={"receipt": "Only PDF, JPEG or PNG (checked by content)."},
-    )
+    kind = next((kind for magic, kind in SIGNATURES if data.startswith(magic)), None)
+    if kind is None:
+        raise errors.ValidationFailed(
+            "The receipt must be a PDF, JPEG or PNG file.",
+            fields={"receipt": "Only PDF, JPEG or PNG (checked by content)."},
+        )
+    try:
+        if kind == "pdf":
+            pdf_sanitise(data)
+        else:
+            image_check(data)
+    except DocumentRefused as exc:
+        raise errors.ValidationFailed(
+            f"The receipt cannot be accepted: {exc}", fields={"receipt": str(exc)}
+        ) from exc
+    return kind
 
 
 def _decimal(value: object, name: str, *, label: str) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from psa.kernel.money import MoneyError, round_money
 
@@ -47,3 +48,17 @@ def get_item(mapping: object, key: str) -> object:
         return ""
     except TypeError:
         return getattr(mapping, str(key), "") if mapping is not None else ""
+
+
+_CSS_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-_")
+
+
+@register.filter
+def css_string(value: object) -> str:
+    """``value`` as the body of a double-quoted CSS string: every character but letters,
+    digits and plain punctuation is a CSS escape (``\\0000A0 ``), so a quote, a backslash or a
+    newline in user data can never end the string and inject CSS (``url(…)`` fetches)."""
+    text = "" if value is None else str(value)
+    return mark_safe(  # noqa: S308 - every character outside _CSS_PLAIN is escaped above
+        "".join(c if c in _CSS_PLAIN else f"\\{ord(c):06X}" for c in text)
+    )
