@@ -21,9 +21,10 @@ from ledger.models import (
     RoleMapping,
 )
 from psa.kernel import errors
+from psa.kernel.money import MAX_DECIMALS
 
 ZERO = Decimal(0)
-_AMOUNT = DecimalField(max_digits=20, decimal_places=2)
+_AMOUNT = DecimalField(max_digits=21, decimal_places=MAX_DECIMALS)
 _ZERO = Value(ZERO, output_field=_AMOUNT)
 
 

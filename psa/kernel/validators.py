@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.core.validators import RegexValidator
+import pycountry
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from psa.kernel import errors
+from psa.kernel.money import MoneyError, exponent
 
-currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
-country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 code, e.g. GB.")
+
+def currency_code(value: str) -> None:
+    """An ISO 4217 code of a supported currency (minor unit of 0 to 3 decimals, no fund or
+    metal): ``XXQ`` and ``CLF`` are refused."""
+    if not isinstance(value, str) or value != value.upper():
+        raise ValidationError("Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid")
+    try:
+        exponent(value)
+    except MoneyError as exc:
+        raise ValidationError(
+            f"{exc} Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid"
+        ) from exc
+
+
+def country_code(value: str) -> None:
+    """An ISO 3166-1 alpha-2 country code (from pycountry): ``ZZ`` is refused."""
+    if (
+        not isinstance(value, str)
+        or len(value) != 2
+        or value != value.upper()
+        or pycountry.countries.get(alpha_2=value) is None
+    ):
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166 country code; use two letters, e.g. GB.",
+            code="invalid",
+        )
 
 
 def currency_check(field: str, name: str) -> models.CheckConstraint:
