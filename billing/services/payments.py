@@ -39,7 +39,7 @@ from billing.selectors.payments import credit_balance
 from billing.services import gateway
 from crm.models import Customer
 from ledger import rules
-from ledger.selectors import fx_rate_for
+from ledger.selectors import fx_rate_for, fx_rate_required
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
@@ -150,7 +150,17 @@ def payment_record(
         entity = locked.legal_entity
         due = max(locked.amount_due, ZERO) if locked.status in OPEN else ZERO
         applied = min(amount, due)
-        rate = _rate(locked.currency, entity, received_on, locked.fx_rate)
+        rate = (
+            # Money that arrived by card is booked even before the day's rate is entered.
+            _rate(locked.currency, entity, received_on, locked.fx_rate)
+            if method == PaymentMethodKind.CARD
+            # Recorded by hand: at the day's rate, never quietly at the invoice's (that would
+            # hide the FX difference); a missing rate is a 409 and nothing is written.
+            else fx_rate_required(
+                currency=locked.currency, functional=entity.functional_currency,
+                on=received_on, purpose="the payment cannot be booked",
+            )
+        )  # fmt: skip
         payment = Payment.objects.create(
             legal_entity=entity, customer=locked.customer, invoice=locked, method=method,
             amount=amount, applied=applied, fee=fee, currency=locked.currency, fx_rate=rate,

@@ -170,10 +170,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
             status=InvoiceStatus.DRAFT,
             kind=InvoiceKind.INVOICE,
             billing_run__started_by__isnull=True,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "customer__name")
     )
-    for pk in drafts:
-        with run.item(f"invoice {pk}"):
+    for pk, customer in drafts:
+        # Named by its customer: the operations page says whose invoice could not be issued.
+        with run.item(f"invoice {pk} of {customer}"):
             _issue_one(pk, book, today, run)
     # Open invoices, and 0.00 invoices settled at issue (their e-mail is a receipt).
     to_send = list(

@@ -60,3 +60,19 @@ def decimal_input(value: object, name: str, *, label: str = "") -> Decimal:
     if number is None or not number.is_finite():
         raise errors.ValidationFailed(f"{label} is not a number.", fields={name: "Not a number."})
     return number
+
+
+def money_places_check(amount: Decimal, currency: str, name: str, *, label: str = "") -> None:
+    """ValidationFailed naming ``name`` when the amount has more decimals than the currency's
+    minor unit (12.5 JPY, 1.005 EUR), or naming ``currency`` when that is not supported."""
+    label = label or name.replace("_", " ").capitalize()
+    try:
+        places = exponent(currency)
+    except MoneyError as exc:
+        raise errors.ValidationFailed(str(exc), fields={"currency": str(exc)}) from None
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        unit = f"at most {places} decimal{'s' if places != 1 else ''}" if places else "no decimals"
+        raise errors.ValidationFailed(
+            f"{label} has more decimals than {currency} has: {amount} (use {unit}).",
+            fields={name: f"{currency} amounts have {unit}."},
+        )
