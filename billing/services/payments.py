@@ -77,6 +77,18 @@ def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal
     return fx_rate_for(currency=currency, functional=entity.functional_currency, on=on) or fallback
 
 
+def _payment_rate(invoice: Invoice, method: str, on: dt.date) -> Decimal:
+    if method == PaymentMethodKind.CARD:
+        # Money that arrived by card is booked even before the day's rate is entered.
+        return _rate(invoice.currency, invoice.legal_entity, on, invoice.fx_rate)
+    # Recorded by hand: at the day's rate, never quietly at the invoice's (that would hide the
+    # FX difference); a missing rate is a 409 and nothing is written.
+    return fx_rate_required(
+        currency=invoice.currency, functional=invoice.legal_entity.functional_currency, on=on,
+        purpose="the payment cannot be booked",
+    )  # fmt: skip
+
+
 def _paid_event(invoice: Invoice) -> None:
 
     webhooks_emit(
@@ -150,17 +162,7 @@ def payment_record(
         entity = locked.legal_entity
         due = max(locked.amount_due, ZERO) if locked.status in OPEN else ZERO
         applied = min(amount, due)
-        rate = (
-            # Money that arrived by card is booked even before the day's rate is entered.
-            _rate(locked.currency, entity, received_on, locked.fx_rate)
-            if method == PaymentMethodKind.CARD
-            # Recorded by hand: at the day's rate, never quietly at the invoice's (that would
-            # hide the FX difference); a missing rate is a 409 and nothing is written.
-            else fx_rate_required(
-                currency=locked.currency, functional=entity.functional_currency,
-                on=received_on, purpose="the payment cannot be booked",
-            )
-        )  # fmt: skip
+        rate = _payment_rate(locked, method, received_on)
         payment = Payment.objects.create(
             legal_entity=entity, customer=locked.customer, invoice=locked, method=method,
             amount=amount, applied=applied, fee=fee, currency=locked.currency, fx_rate=rate,
