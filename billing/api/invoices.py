@@ -140,7 +140,8 @@ def preview_line(line: Any) -> dict[str, Any]:
 def preview_data(preview: Any) -> dict[str, Any]:
     invoices = []
     for inv in preview.invoices:
-        lines = [preview_line(ln) for ln in inv.lines]
+        # Each line carries its invoice's currency, so its amounts show that currency's decimals.
+        lines = [{**preview_line(ln), "currency": inv.currency} for ln in inv.lines]
         subtotal = sum((ln["net"] for ln in lines), Decimal(0))
         tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
         invoices.append({

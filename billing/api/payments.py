@@ -69,6 +69,8 @@ class WriteOffIn(serializers.Serializer):
 
 
 class WriteOffOut(serializers.ModelSerializer):
+    amount = MoneyField(currency="invoice.currency", read_only=True)
+
     class Meta:
         model = WriteOff
         fields = ["id", "invoice", "amount", "reason", "created_at"]

@@ -14,6 +14,7 @@ from billing.models import AttemptKind, AttemptStatus, DunningReminder, PaymentA
 from billing.selectors.invoices import _pay_url
 from billing.services import invoice_recipient
 from psa.kernel.models import User
+from psa.kernel.money import money_text
 from psa.kernel.roles import Role
 
 
@@ -67,7 +68,10 @@ def dunning_reminder_send(*, reminder_id: int) -> None:
             "invoice": invoice,
             "customer": invoice.customer,
             "entity": invoice.legal_entity,
-            "amount_due": f"{invoice.amount_due:,} {invoice.currency}",
+            "amount_due": (
+                f"{money_text(invoice.amount_due, invoice.currency, grouped=True)} "
+                f"{invoice.currency}"
+            ),
             "due_date": invoice.due_date,
             "pay_url": _pay_url(invoice) or "",
             "late_fee_invoice": reminder.late_fee_invoice,

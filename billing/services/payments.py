@@ -43,7 +43,7 @@ from ledger.selectors import fx_rate_for, fx_rate_required
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
-from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel.money import MoneyError, from_minor_units, money_text, round_money, to_decimal
 from psa.kernel.webhooks import webhooks_emit
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _paid_event(invoice: Invoice) -> None:
         data={
             "invoice_id": invoice.pk,
             "number": invoice.number,
-            "total": str(invoice.total),
+            "total": money_text(invoice.total, invoice.currency),
             "currency": invoice.currency,
             "customer_id": invoice.customer_id,
         },

@@ -34,6 +34,7 @@ from psa.automation.models import InvoicingCalendar
 from psa.automation.policies import AUTOMATION, PolicyBook, invoicing_due
 from psa.kernel.audit import audit_record
 from psa.kernel.models import AuditEvent
+from psa.kernel.money import money_text
 from timesheets.models import EntryStatus, TimeEntry
 from timesheets.selectors import week_start
 from timesheets.services import week_auto_approve
@@ -213,8 +214,10 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
             return
         if policy.review_above is not None and invoice.total > policy.review_above:
             reason = (
-                f"Kept for review: total {invoice.total} {invoice.currency} is above the review "
-                f"limit {policy.review_above} ({policy.sources['review_above']})."
+                f"Kept for review: total {money_text(invoice.total, invoice.currency)} "
+                f"{invoice.currency} is above the review limit "
+                f"{money_text(policy.review_above, invoice.currency)} "
+                f"({policy.sources['review_above']})."
             )
             if not _noted(invoice, "automation.kept_for_review"):
                 _decided(invoice, "automation.kept_for_review", reason)
@@ -224,7 +227,7 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
         limit = (
             "no review limit"
             if policy.review_above is None
-            else (f"total within the review limit {policy.review_above}")
+            else f"total within the review limit {money_text(policy.review_above, issued.currency)}"
         )
         _decided(issued, "automation.issued", f"{policy.why('auto_issue')}; {limit}.")
         run.processed()

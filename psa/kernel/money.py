@@ -148,3 +148,11 @@ class Money:
 
     def __str__(self) -> str:
         return f"{round_money(self.amount, self.currency):,} {self.currency}"
+
+
+def money_text(amount: Decimal | int | str, currency: str, *, grouped: bool = False) -> str:
+    """The amount as text with its currency's decimals and no more ("4500.00" for GBP, "800"
+    for JPY, "97.217" for KWD), as webhooks, audit records and messages show it: the columns
+    hold three decimals for every currency, so a value read back is 4500.000 GBP."""
+    rounded = round_money(amount, currency)
+    return f"{rounded:,}" if grouped else str(rounded)
