@@ -145,6 +145,16 @@ def test_a_payment_of_1_005_eur_is_refused_and_writes_nothing(finance, consultan
     _refused(as_user(finance).post("/api/v1/payments/", body, format="json"), "amount")
     assert not Payment.objects.exists()
 
+    # 1.005 KWD is three fils short of nothing: a payment like any other.
+    FxRate.objects.create(currency="KWD", functional_currency="GBP", date=MONDAY, rate=D("2.5"))
+    kwd = _draft(uk, "KWD", "12.345", "7.5", consultant)
+    invoice_issue(invoice=kwd, today=dt.date(2026, 12, 1))
+    paid = as_user(finance).post(
+        "/api/v1/payments/", {**body, "invoice": kwd.pk}, format="json"
+    )  # fmt: skip
+    assert paid.status_code == 201, paid.content
+    assert (paid.json()["amount"], Payment.objects.get().amount) == ("1.005", D("1.005"))
+
 
 def test_a_missing_rate_when_issuing_is_a_409_naming_it_and_nothing_is_issued(
     finance, consultant, uk

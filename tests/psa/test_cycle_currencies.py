@@ -15,6 +15,7 @@ from psa.automation import cycle
 from psa.automation.jobs import job_run
 from psa.automation.models import JobRun
 from psa.automation.policies import automation_policy_set
+from psa.kernel import errors
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectFactory, RateCardFactory
@@ -95,3 +96,10 @@ def test_a_customer_without_a_rate_is_recorded_and_the_other_is_billed(firm, cus
     assert "Gulf Trading" in error["item"]
     assert "No KWD\u2192GBP rate on or before 2026-12-01" in error["error"]
     _balances(firm)
+
+
+def test_a_review_limit_finer_than_the_columns_is_refused_naming_it(firm):
+    with pytest.raises(errors.ValidationFailed) as caught:
+        automation_policy_set(legal_entity=firm, actor=None, values={"review_above": "10.0005"})
+    assert "review_above" in caught.value.fields
+    automation_policy_set(legal_entity=firm, actor=None, values={"review_above": "10.005"})
