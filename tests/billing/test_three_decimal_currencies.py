@@ -13,6 +13,8 @@ from billing.services import billing_run_execute
 from ledger.models import FxRate, JournalLine
 from ledger.selectors import balances_by_role, trial_balance
 from projects.models import RateCard
+from projects.services import rate_card_change
+from psa.kernel import errors
 from tests.crm.factories import CustomerFactory
 from tests.ledger.factories import books
 from tests.projects.factories import AssignmentFactory, ProjectFactory, RateCardFactory
@@ -101,3 +103,10 @@ def test_jpy_stays_integral(consultant, project_manager):
     for amount in (line.net, line.tax, invoice.total):
         assert amount == amount.to_integral_value()
     assert _balanced(japan)["accounts_receivable"] == D("123750")
+    # A JPY rate with sen is refused, naming the field (it was stored as 12.50 before).
+    with pytest.raises(errors.ValidationFailed) as caught:
+        rate_card_change(
+            project=invoice.project or line.project, rate="12.5",
+            effective_from=dt.date(2026, 12, 1), actor=project_manager,
+        )  # fmt: skip
+    assert "rate" in caught.value.fields
