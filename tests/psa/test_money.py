@@ -139,3 +139,18 @@ def test_every_supported_currency_fits_the_money_columns():
     places = max(exponent(code) for code in SUPPORTED)
     for model, field in ((JournalLine, "debit"), (Invoice, "total"), (RateCard, "rate")):
         assert model._meta.get_field(field).decimal_places >= places
+
+
+def test_pages_show_each_currency_with_its_own_decimals():
+    """The columns hold three decimals for every currency; pages show the currency's own."""
+    from psa.kernel.templatetags.psa import amount, money
+
+    assert money(Decimal("97.217"), "KWD") == "97.217 KWD"
+    assert money(Decimal("123750.000"), "JPY") == "123,750 JPY"
+    assert money(Decimal("1234.500"), "EUR") == "1,234.50 EUR"
+    # A form field's value: no grouping, no currency, no third decimal for EUR.
+    assert amount(Decimal("12.340"), "EUR") == "12.34"
+    assert amount(Decimal("1500.000"), "JPY") == "1500"
+    assert amount(Decimal("1000.000")) == "1000.00"  # a review limit: in no one currency
+    assert amount(Decimal("10.005")) == "10.005"
+    assert amount(None) == ""
