@@ -10,6 +10,7 @@ import pytest
 
 from billing.models import Invoice, InvoiceStatus, TaxRate
 from billing.services import billing_run_execute
+from billing.services.recurring import billing_terms_set
 from ledger.models import FxRate, JournalLine
 from ledger.selectors import balances_by_role, trial_balance
 from projects.models import RateCard
@@ -110,3 +111,15 @@ def test_jpy_stays_integral(consultant, project_manager):
             effective_from=dt.date(2026, 12, 1), actor=project_manager,
         )  # fmt: skip
     assert "rate" in caught.value.fields
+
+
+def test_a_cap_finer_than_the_projects_currency_is_refused_naming_it(project_manager):
+    japan = books(code="jp", name="Acme Japan", country="JP", functional_currency="JPY")
+    project = ProjectFactory(customer=CustomerFactory(legal_entity=japan, currency="JPY"))
+    with pytest.raises(errors.ValidationFailed) as caught:
+        billing_terms_set(project=project, actor=project_manager, cap_amount="1000.5")
+    assert "cap_amount" in caught.value.fields
+    kwd = ProjectFactory(customer=CustomerFactory(legal_entity=japan, currency="KWD"))
+    terms = billing_terms_set(project=kwd, actor=project_manager, cap_amount="1000.125")
+    terms.refresh_from_db()
+    assert terms.cap_amount == D("1000.125")
