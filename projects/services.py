@@ -61,6 +61,8 @@ def project_create_from_template(
         raise errors.ValidationFailed(
             f"A project with code {code} exists already.", fields={"code": "Already in use."}
         )
+    if budget_amount is not None:  # in the customer's currency: 0.5 JPY is not an amount
+        money_places_check(budget_amount, customer.currency, "budget_amount", label="The budget")
     end_date = (
         start_date + dt.timedelta(days=template.duration_days) if template.duration_days else None
     )

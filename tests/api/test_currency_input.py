@@ -208,3 +208,20 @@ def test_a_missing_rate_when_approving_is_a_409_and_nothing_is_approved(
     assert "No KWD\u2192GBP rate" in _refused(response, "fx_rate", 409)["message"]
     assert TimeEntry.objects.get().status == "submitted"
     assert not JournalEntry.objects.exists()
+
+
+def test_a_project_budget_finer_than_its_currency_is_refused(finance, project_manager, uk):
+    from projects.models import Project
+    from tests.projects.factories import ProjectTemplateFactory
+
+    template = ProjectTemplateFactory(code="std")
+    customer = CustomerFactory(legal_entity=uk, currency="JPY", country="JP")
+    body = {"template": template.code, "customer": customer.pk, "code": "tokyo", "name": "Tokyo",
+            "start_date": "2026-12-01", "manager": project_manager.email}  # fmt: skip
+    client = as_user(finance)
+    refused = client.post("/api/v1/projects/", {**body, "budget_amount": "100.5"}, format="json")
+    _refused(refused, "budget_amount")
+    assert not Project.objects.exists()
+    made = client.post("/api/v1/projects/", {**body, "budget_amount": "100000"}, format="json")
+    assert made.status_code == 201, made.content
+    assert made.json()["budget_amount"] == "100000"
