@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from psa.kernel.money import MAX_DECIMALS
 from psa.kernel.validators import country_code, currency_check, currency_code
 
 
@@ -282,7 +283,7 @@ class Opportunity(models.Model):
     stage = models.CharField(
         max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.PROSPECTING
     )
-    value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    value = models.DecimalField(max_digits=15, decimal_places=MAX_DECIMALS, default=0)
     currency = models.CharField(max_length=3, validators=[currency_code])
     probability = models.PositiveSmallIntegerField(default=10, help_text="Per cent, 0-100.")
     expected_close = models.DateField(null=True, blank=True)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
 from psa.kernel.api import role_permission
+from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
@@ -42,6 +43,11 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class LineSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.code")
+    # Debit and credit in the functional currency (the view gives it), amount_currency in the
+    # line's own.
+    debit = MoneyField(currency="functional_currency", read_only=True)
+    credit = MoneyField(currency="functional_currency", read_only=True)
+    amount_currency = MoneyField(read_only=True)
 
     class Meta:
         model = JournalLine
@@ -60,7 +66,8 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+    """In the entity's functional currency: the views give it in the context."""
+    return MoneyField(currency="functional_currency", **kwargs)
 
 
 class TrialBalanceRowOut(serializers.Serializer):
@@ -166,9 +173,12 @@ def _as_of(request: Request) -> dt.date:
     return query.validated_data.get("as_of") or timezone.localdate()
 
 
-def _out(serializer: type[serializers.Serializer], data: dict[str, Any]) -> Response:
-    """Shape a report through its output serializer, so it always matches the schema."""
-    return Response(serializer(data).data)
+def _out(
+    serializer: type[serializers.Serializer], data: dict[str, Any], entity: LegalEntity
+) -> Response:
+    """Shape a report through its output serializer, so it always matches the schema; amounts
+    show the decimals of the entity's functional currency."""
+    return Response(serializer(data, context={"currency": entity.functional_currency}).data)
 
 
 class EntityList(generics.ListAPIView):
@@ -237,11 +247,17 @@ class EntryList(generics.ListAPIView):
                   "end": self.request.query_params.get("until", "2999-12-31")}
         )  # fmt: skip
         query.is_valid(raise_exception=True)
+        self.entity = _entity(self.kwargs["code"])
         return JournalEntry.objects.filter(
-            legal_entity=_entity(self.kwargs["code"]),
+            legal_entity=self.entity,
             date__gte=query.validated_data["start"],
             date__lte=query.validated_data["end"],
         ).prefetch_related("lines__account")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        entity = getattr(self, "entity", None)
+        currency = {"currency": entity.functional_currency} if entity else {}
+        return {**super().get_serializer_context(), **currency}
 
     @extend_schema(request=ManualEntryIn, responses={201: EntrySerializer})
     def post(self, request: Request, code: str) -> Response:
@@ -255,7 +271,8 @@ class EntryList(generics.ListAPIView):
             lines=[dict(line) for line in data.validated_data["lines"]],
             actor=request.user,
         )
-        return Response(EntrySerializer(entry).data, status=201)
+        context = {"currency": entity.functional_currency}
+        return Response(EntrySerializer(entry, context=context).data, status=201)
 
 
 class TrialBalance(APIView):
@@ -273,7 +290,7 @@ class TrialBalance(APIView):
                           "credit": r.credit, "balance": r.balance} for r in rows],
             "total_debit": sum(r.debit for r in rows),
             "total_credit": sum(r.credit for r in rows),
-        })  # fmt: skip
+        }, entity)  # fmt: skip
 
 
 class ProfitAndLoss(APIView):
@@ -293,15 +310,14 @@ class ProfitAndLoss(APIView):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         by = "customer_id" if q.get("by") == "customer" else "project_id"
-        rows = selectors.profit_and_loss(
-            legal_entity=_entity(code), start=q["start"], end=q["end"], by=by
-        )
+        entity = _entity(code)
+        rows = selectors.profit_and_loss(legal_entity=entity, start=q["start"], end=q["end"], by=by)
         name = by.removesuffix("_id")
         return _out(ProfitAndLossOut, {
             "start": q["start"], "end": q["end"], "by": name,
             "rows": [{name: r["key"], "income": r["income"], "expense": r["expense"],
                       "profit": r["profit"]} for r in rows],
-        })  # fmt: skip
+        }, entity)  # fmt: skip
 
 
 class BalanceSheet(APIView):
@@ -311,7 +327,8 @@ class BalanceSheet(APIView):
     @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=BalanceSheetOut)
     def get(self, request: Request, code: str) -> Response:
         as_of = _as_of(request)
-        sheet = selectors.balance_sheet(legal_entity=_entity(code), as_of=as_of)
+        entity = _entity(code)
+        sheet = selectors.balance_sheet(legal_entity=entity, as_of=as_of)
 
         def rows(section: str) -> list[dict[str, Any]]:
             return [{"code": r.code, "name": r.name, "balance": r.balance} for r in sheet[section]]
@@ -321,7 +338,7 @@ class BalanceSheet(APIView):
             "equity": rows("equity"), "result": sheet["result"],
             "total_assets": sheet["total_assets"],
             "total_liabilities_and_equity": sheet["total_liabilities_and_equity"],
-        })  # fmt: skip
+        }, entity)  # fmt: skip
 
 
 class ArAging(APIView):
@@ -335,7 +352,7 @@ class ArAging(APIView):
             "as_of": as_of,
             "customers": selectors.ar_aging(legal_entity=entity, as_of=as_of),
             "dso_days": selectors.dso(legal_entity=entity, as_of=as_of),
-        })  # fmt: skip
+        }, entity)  # fmt: skip
 
 
 class UnbilledWip(APIView):
@@ -345,8 +362,9 @@ class UnbilledWip(APIView):
     @extend_schema(parameters=[OpenApiParameter("as_of", dt.date)], responses=UnbilledWipOut)
     def get(self, request: Request, code: str) -> Response:
         as_of = _as_of(request)
-        rows = selectors.unbilled_wip(legal_entity=_entity(code), as_of=as_of)
-        return _out(UnbilledWipOut, {"as_of": as_of, "projects": rows})
+        entity = _entity(code)
+        rows = selectors.unbilled_wip(legal_entity=entity, as_of=as_of)
+        return _out(UnbilledWipOut, {"as_of": as_of, "projects": rows}, entity)
 
 
 class ReverseIn(serializers.Serializer):
@@ -374,7 +392,10 @@ class EntryReverse(APIView):
             reason=data.validated_data["reason"],
             actor=request.user,
         )
-        return Response(EntrySerializer(reversal).data, status=201)
+        return Response(
+            EntrySerializer(reversal, context={"currency": entity.functional_currency}).data,
+            status=201,
+        )
 
 
 app_name = "ledger-api"

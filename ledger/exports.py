@@ -19,6 +19,7 @@ from itertools import groupby
 from django.db.models import F, Sum
 
 from ledger.models import Account, AccountType, JournalLine, LegalEntity
+from psa.kernel.money import MoneyError, round_money
 
 ZERO = Decimal(0)
 FORMATS = {
@@ -65,8 +66,21 @@ def _rows(entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[_Row]:
             "description",
         )
     )  # fmt: skip
+    cur = entity.functional_currency
     for r in qs.iterator(chunk_size=5000):
-        yield _Row(r[0], r[1], r[2], r[3], f"{r[4]}:{r[5]}", *r[6:])
+        yield _Row(
+            r[0], r[1], r[2], r[3], f"{r[4]}:{r[5]}", r[6], r[7], r[8], _places(r[9], cur),
+            _places(r[10], cur), r[11], _places(r[12], r[11]), *r[13:],
+        )  # fmt: skip
+
+
+def _places(amount: Decimal, currency: str) -> Decimal:
+    """The amount written with its currency's decimals (the columns hold three for every
+    currency: 5400.000 GBP is exported as 5400.00, 1500.000 JPY as 1500)."""
+    try:
+        return round_money(amount, currency)
+    except MoneyError:
+        return amount
 
 
 def _opening(entity: LegalEntity, start: dt.date) -> list[tuple[Account, Decimal]]:
@@ -78,7 +92,7 @@ def _opening(entity: LegalEntity, start: dt.date) -> list[tuple[Account, Decimal
         .values_list("account_id", "net")
     )
     accounts = Account.objects.filter(pk__in=[k for k, v in nets.items() if v]).order_by("code")
-    return [(a, nets[a.pk]) for a in accounts]
+    return [(a, _places(nets[a.pk], entity.functional_currency)) for a in accounts]
 
 
 def _closing(entity: LegalEntity, end: dt.date) -> list[tuple[Account, Decimal]]:

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db import models
 
 from psa.kernel.models import DeliveryAttempt, DeliveryMessage, DeliveryStatus
+from psa.kernel.money import MAX_DECIMALS
 from psa.kernel.validators import country_code, currency_check, currency_code, raster_logo
 
-AMOUNT = {"max_digits": 20, "decimal_places": 2}
+AMOUNT = {"max_digits": 21, "decimal_places": MAX_DECIMALS}
 RATE = {"max_digits": 20, "decimal_places": 10}
 
 

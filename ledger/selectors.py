@@ -21,9 +21,10 @@ from ledger.models import (
     RoleMapping,
 )
 from psa.kernel import errors
+from psa.kernel.money import MAX_DECIMALS
 
 ZERO = Decimal(0)
-_AMOUNT = DecimalField(max_digits=20, decimal_places=2)
+_AMOUNT = DecimalField(max_digits=21, decimal_places=MAX_DECIMALS)
 _ZERO = Value(ZERO, output_field=_AMOUNT)
 
 
@@ -272,14 +273,15 @@ def fx_rate_for(*, currency: str, functional: str, on: dt.date) -> Decimal | Non
 
 
 def fx_rate_required(*, currency: str, functional: str, on: dt.date, purpose: str) -> Decimal:
-    """``fx_rate_for``, or a clear 400 naming the missing rate (finance enters it first)."""
+    """``fx_rate_for``, or a 409 naming the missing rate (finance enters it first): the
+    request was right, the books lack a rate, and nothing is written."""
 
     rate = fx_rate_for(currency=currency, functional=functional, on=on)
     if rate is None:
-        raise errors.ValidationFailed(
-            f"No exchange rate from {currency} to {functional} is known on {on}, so {purpose}; "
-            "enter one first.",
-            fields={"currency": "No exchange rate."},
+        missing = f"No {currency}\u2192{functional} rate on or before {on}"
+        raise errors.Conflict(
+            f"{missing}, so {purpose}; enter one first.",
+            fields={"currency": f"{missing}.", "fx_rate": f"{missing}."},
             code="fx_rate_missing",
         )
     return rate

@@ -39,6 +39,7 @@ from psa.kernel.api import (
     UpdatedSinceFilterSet,
     role_permission,
 )
+from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 User = get_user_model()
@@ -64,6 +65,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     manager = serializers.EmailField(source="manager.email", read_only=True)
     logged_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     approved_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    budget_amount = MoneyField(read_only=True, allow_null=True)
 
     class Meta:
         model = Project
@@ -81,9 +83,7 @@ class ProjectChangeIn(serializers.Serializer):
     budget_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    budget_amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
+    budget_amount = MoneyField(max_digits=15, min_value=0, required=False, allow_null=True)
     allow_all_users = serializers.BooleanField(required=False)
 
 
@@ -100,9 +100,7 @@ class ProjectCreateIn(serializers.Serializer):
     budget_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    budget_amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
+    budget_amount = MoneyField(max_digits=15, min_value=0, required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)
 
 
@@ -246,6 +244,7 @@ class AssignmentListCreate(ProjectApi, generics.ListAPIView):
 
 class RateSerializer(serializers.ModelSerializer):
     person = serializers.EmailField(source="person.email", default=None, allow_null=True)
+    rate = MoneyField(read_only=True)
 
     class Meta:
         model = RateCard
@@ -255,7 +254,11 @@ class RateSerializer(serializers.ModelSerializer):
 
 
 class RateIn(serializers.Serializer):
-    rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    rate = MoneyField(
+        max_digits=11,
+        min_value=0,
+        help_text="In the project's currency, with at most its decimals.",
+    )
     effective_from = serializers.DateField()
     person = SlugRelated(
         slug_field="email", queryset=User.objects.filter(is_active=True), required=False,
@@ -315,6 +318,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
     service_item = serializers.CharField(
         source="service_item.code", default=None, allow_null=True, read_only=True
     )
+    amount = MoneyField(currency="project.currency", read_only=True)
 
     class Meta:
         model = Milestone
@@ -325,7 +329,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
 
 class MilestoneChangeIn(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    amount = MoneyField(max_digits=15, min_value=0, required=False)
     planned_date = serializers.DateField(required=False)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from psa.kernel.money import MAX_DECIMALS
 from psa.kernel.validators import currency_check, currency_code
 
 
@@ -44,7 +45,9 @@ class Project(models.Model):
     )
     currency = models.CharField(max_length=3, validators=[currency_code])
     budget_hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
-    budget_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    budget_amount = models.DecimalField(
+        max_digits=15, decimal_places=MAX_DECIMALS, null=True, blank=True
+    )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     manager = models.ForeignKey(
@@ -172,7 +175,7 @@ class RateCard(models.Model):
         blank=True,
     )
     role = models.CharField(max_length=100, blank=True)
-    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    rate = models.DecimalField(max_digits=11, decimal_places=MAX_DECIMALS)
     currency = models.CharField(max_length=3, validators=[currency_code])
     effective_from = models.DateField()
     effective_to = models.DateField(null=True, blank=True)
@@ -285,7 +288,7 @@ class ServiceItem(models.Model):
 class Milestone(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones")
     name = models.CharField(max_length=200)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=15, decimal_places=MAX_DECIMALS)
     planned_date = models.DateField()
     status = models.CharField(
         max_length=10, choices=MilestoneStatus.choices, default=MilestoneStatus.PLANNED
@@ -318,7 +321,9 @@ class ProjectTemplate(models.Model):
         max_length=20, choices=BillingModel.choices, default=BillingModel.TIME_AND_MATERIALS
     )
     budget_hours = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
-    budget_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    budget_amount = models.DecimalField(
+        max_digits=15, decimal_places=MAX_DECIMALS, null=True, blank=True
+    )
     duration_days = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
 
@@ -349,7 +354,7 @@ class TemplateMilestone(models.Model):
         ProjectTemplate, on_delete=models.CASCADE, related_name="milestones"
     )
     name = models.CharField(max_length=200)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=15, decimal_places=MAX_DECIMALS)
     day_offset = models.PositiveIntegerField(help_text="Days after the project's start date.")
     service_item = models.ForeignKey(
         ServiceItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -372,7 +377,7 @@ class TemplateRate(models.Model):
 
     template = models.ForeignKey(ProjectTemplate, on_delete=models.CASCADE, related_name="rates")
     role = models.CharField(max_length=100, blank=True, help_text="Empty: the project default.")
-    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    rate = models.DecimalField(max_digits=11, decimal_places=MAX_DECIMALS)
 
     class Meta:
         ordering = ["role"]

@@ -27,6 +27,7 @@ from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
 from psa.kernel.roles import Role, has_role
 from psa.kernel.updates import model_update
+from psa.kernel.validators import money_places_check
 
 
 def project_create_from_template(
@@ -60,6 +61,8 @@ def project_create_from_template(
         raise errors.ValidationFailed(
             f"A project with code {code} exists already.", fields={"code": "Already in use."}
         )
+    if budget_amount is not None:  # in the customer's currency: 0.5 JPY is not an amount
+        money_places_check(budget_amount, customer.currency, "budget_amount", label="The budget")
     end_date = (
         start_date + dt.timedelta(days=template.duration_days) if template.duration_days else None
     )
@@ -221,11 +224,10 @@ def rate_card_change(
         raise errors.ValidationFailed(
             "The rate is not a number.", fields={"rate": "Not a number."}
         ) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise errors.ValidationFailed(
-            "The rate is a positive amount with at most two decimals.",
-            fields={"rate": "e.g. 125.00"},
-        )
+    if not amount.is_finite() or amount < 0:
+        raise errors.ValidationFailed("The rate is a positive amount.", fields={"rate": "e.g. 125"})
+    # In the project's currency: 12.345 KWD is a rate, 12.5 JPY is not.
+    money_places_check(amount, project.currency, "rate", label="The rate")
     if amount >= Decimal("1e8"):
         raise errors.ValidationFailed("The rate is too large.", fields={"rate": "Too large."})
     role = (role or "").strip()
@@ -310,6 +312,8 @@ def project_update(
     for money in ("budget_hours", "budget_amount"):
         if changes.get(money) is not None and changes[money] < 0:
             problems[money] = "Cannot be negative."
+    if changes.get("budget_amount") is not None and "budget_amount" not in problems:
+        money_places_check(changes["budget_amount"], project.currency, "budget_amount")
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         etag_require(locked, expected_etag)
@@ -380,6 +384,8 @@ def milestone_update(
             problems["name"] = "Required."
         if amount is not None and amount < 0:
             problems["amount"] = "Cannot be negative."
+        elif amount is not None:
+            money_places_check(amount, locked.project.currency, "amount")
         if (
             name is not None
             and Milestone.objects.filter(project_id=locked.project_id, name=name.strip())

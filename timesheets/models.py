@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from psa.kernel.money import MAX_DECIMALS
 from psa.kernel.validators import currency_check, currency_code
 
 
@@ -99,7 +100,7 @@ class Expense(models.Model):
         "projects.Project", on_delete=models.PROTECT, related_name="expenses"
     )
     date = models.DateField()
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=13, decimal_places=MAX_DECIMALS)
     currency = models.CharField(max_length=3, validators=[currency_code])
     category = models.CharField(max_length=20, choices=ExpenseCategory.choices)
     description = models.CharField(max_length=200, blank=True)

@@ -42,6 +42,7 @@ from psa.kernel.api import (
     etag_detail_schema,
     role_permission,
 )
+from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 Finance = role_permission(Role.FINANCE)
@@ -87,8 +88,8 @@ class PreviewLineOut(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=2)
     unit_price = serializers.DecimalField(max_digits=16, decimal_places=4, allow_null=True)
-    net = serializers.DecimalField(max_digits=16, decimal_places=2)
-    tax = serializers.DecimalField(max_digits=16, decimal_places=2)
+    net = MoneyField()  # in the invoice's currency, given in the context when known
+    tax = MoneyField()
     entries = serializers.IntegerField()
 
 
@@ -98,9 +99,9 @@ class PreviewInvoiceOut(serializers.Serializer):
     currency = serializers.CharField()
     project_id = serializers.IntegerField(allow_null=True)
     lines = PreviewLineOut(many=True)
-    subtotal = serializers.DecimalField(max_digits=16, decimal_places=2)
-    tax_total = serializers.DecimalField(max_digits=16, decimal_places=2)
-    total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    subtotal = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
 
 
 class PreviewOut(serializers.Serializer):
@@ -139,7 +140,8 @@ def preview_line(line: Any) -> dict[str, Any]:
 def preview_data(preview: Any) -> dict[str, Any]:
     invoices = []
     for inv in preview.invoices:
-        lines = [preview_line(ln) for ln in inv.lines]
+        # Each line carries its invoice's currency, so its amounts show that currency's decimals.
+        lines = [{**preview_line(ln), "currency": inv.currency} for ln in inv.lines]
         subtotal = sum((ln["net"] for ln in lines), Decimal(0))
         tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
         invoices.append({
@@ -225,6 +227,8 @@ class RunDetail(BillingApi, generics.RetrieveAPIView):
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
+    net = MoneyField(currency="invoice.currency")
+    tax = MoneyField(currency="invoice.currency")
 
     class Meta:
         model = InvoiceLine
@@ -237,7 +241,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name")
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
     credits = serializers.IntegerField(source="credits_id", allow_null=True)
-    amount_due = serializers.DecimalField(max_digits=16, decimal_places=2)
+    subtotal = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    amount_paid = MoneyField()
+    amount_due = MoneyField()
     has_pdf = serializers.SerializerMethodField()
     written_off = serializers.DecimalField(
         source="written_off_amount", max_digits=16, decimal_places=2, read_only=True,
@@ -434,10 +442,10 @@ class ProfitabilityRowOut(serializers.Serializer):
     name = serializers.CharField()
     customer_id = serializers.IntegerField()
     currency = serializers.CharField()
-    invoiced_net = serializers.DecimalField(max_digits=16, decimal_places=2)
+    invoiced_net = MoneyField()
     approved_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
-    approved_time_value = serializers.DecimalField(max_digits=16, decimal_places=2)
-    difference = serializers.DecimalField(max_digits=16, decimal_places=2)
+    approved_time_value = MoneyField()
+    difference = MoneyField()
 
 
 class ProfitabilityOut(serializers.Serializer):

@@ -19,6 +19,7 @@ from billing.selectors.payments import attempts_needing_attention, payment_list_
 from billing.services import collect, payments, refunds
 from psa.kernel import errors
 from psa.kernel.api import role_permission
+from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
@@ -32,6 +33,10 @@ def _payments_visible_to(user: object):
 class PaymentOut(serializers.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number")
     customer = serializers.CharField(source="customer.name")
+    amount = MoneyField()
+    applied = MoneyField()
+    fee = MoneyField()
+    refunded = MoneyField()
 
     class Meta:
         model = Payment
@@ -42,13 +47,13 @@ class PaymentOut(serializers.ModelSerializer):
 
 class PaymentIn(serializers.Serializer):
     invoice = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyField(help_text="In the invoice's currency, with at most its decimals.")
     received_on = serializers.DateField(required=False)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class RefundIn(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyField(help_text="In the payment's currency, with at most its decimals.")
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
@@ -64,6 +69,8 @@ class WriteOffIn(serializers.Serializer):
 
 
 class WriteOffOut(serializers.ModelSerializer):
+    amount = MoneyField(currency="invoice.currency", read_only=True)
+
     class Meta:
         model = WriteOff
         fields = ["id", "invoice", "amount", "reason", "created_at"]

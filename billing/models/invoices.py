@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from django.db import models
 
+from psa.kernel.money import MAX_DECIMALS
 from psa.kernel.validators import currency_check, currency_code
 
-AMOUNT = {"max_digits": 14, "decimal_places": 2}
+AMOUNT = {"max_digits": 15, "decimal_places": MAX_DECIMALS}
 
 
 class TaxRate(models.Model):

@@ -38,6 +38,7 @@ from projects.models import Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.mail import mail_exists
+from psa.kernel.money import money_text
 from psa.kernel.queue import nudge_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
@@ -135,11 +136,12 @@ def invoice_issue(
                 f"A {locked.get_status_display().lower()} invoice cannot be issued."
             )
         if locked.kind == InvoiceKind.INVOICE and locked.total < 0:
+            total = f"{_signed(locked.total, locked.currency)} {locked.currency}"
             raise errors.ValidationFailed(
-                f"An invoice cannot be issued with a negative total "
-                f"({_signed(locked.total)} {locked.currency}): issue a credit note instead.",
+                f"An invoice cannot be issued with a negative total ({total}): issue a credit "
+                "note instead.",
                 code="negative_total",
-                fields={"total": f"{_signed(locked.total)} {locked.currency} is below zero."},
+                fields={"total": f"{total} is below zero."},
             )
         if not locked.lines.exists():
             raise errors.ValidationFailed(
@@ -186,17 +188,19 @@ def _credit_note_mail(locked: Invoice) -> None:
         invoice_mail_enqueue(invoice=locked)
 
 
-def _signed(amount: Decimal) -> str:
-    """An amount as a person reads it: 1,234.50, or -120.00 with a real minus sign."""
-    return f"\N{MINUS SIGN}{-amount:,.2f}" if amount < 0 else f"{amount:,.2f}"
+def _signed(amount: Decimal, currency: str) -> str:
+    """An amount as a person reads it, with its currency's decimals: 1,234.50, or -120.00
+    with a real minus sign (-1,500 JPY, -12.345 KWD)."""
+    text = money_text(abs(amount), currency, grouped=True)
+    return f"\N{MINUS SIGN}{text}" if amount < 0 else text
 
 
 def held_for_review_reason(invoice: Invoice) -> str:
     """Why a draft with a negative total is not issued (an invoice never asks for less than
     nothing: what the customer is owed is a credit note)."""
     return (
-        f"Held for review: the total is {_signed(invoice.total)} {invoice.currency}; "
-        "issue a credit note instead."
+        f"Held for review: the total is {_signed(invoice.total, invoice.currency)} "
+        f"{invoice.currency}; issue a credit note instead."
     )
 
 
@@ -270,7 +274,7 @@ def _announce_issued(locked: Invoice) -> None:
             data={
                 "invoice_id": locked.pk,
                 "number": locked.number,
-                "total": str(locked.total),
+                "total": money_text(locked.total, locked.currency),
                 "currency": locked.currency,
                 "customer_id": locked.customer_id,
             },
@@ -339,9 +343,9 @@ def _publish(invoice: Invoice) -> None:
             "description": ln.description,
             "quantity": str(ln.quantity),
             "unit_price": str(ln.unit_price),
-            "net": str(ln.net),
+            "net": money_text(ln.net, invoice.currency),
             "tax_rate": str(ln.tax_rate_value),
-            "tax": str(ln.tax),
+            "tax": money_text(ln.tax, invoice.currency),
             "project_id": ln.project_id,
         }
         for ln in invoice.lines.all()
@@ -355,9 +359,9 @@ def _publish(invoice: Invoice) -> None:
         "due_date": invoice.due_date.isoformat(),
         "currency": invoice.currency,
         "customer_id": customer.pk,
-        "subtotal": str(invoice.subtotal),
-        "tax_total": str(invoice.tax_total),
-        "total": str(invoice.total),
+        "subtotal": money_text(invoice.subtotal, invoice.currency),
+        "tax_total": money_text(invoice.tax_total, invoice.currency),
+        "total": money_text(invoice.total, invoice.currency),
         "reverse_charge_note": invoice.reverse_charge_note,
         "lines": lines,
     }

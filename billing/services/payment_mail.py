@@ -18,6 +18,7 @@ from billing.services.sending import invoice_recipient
 from psa.kernel.headers import header_safe
 from psa.kernel.mail import MailUndeliverable, Rendered
 from psa.kernel.models import User
+from psa.kernel.money import money_text
 from psa.kernel.roles import Role
 
 
@@ -73,7 +74,10 @@ def dunning_reminder_email(payload: dict[str, Any]) -> Rendered:
             "invoice": invoice,
             "customer": invoice.customer,
             "entity": invoice.legal_entity,
-            "amount_due": f"{invoice.amount_due:,} {invoice.currency}",
+            "amount_due": (
+                f"{money_text(invoice.amount_due, invoice.currency, grouped=True)} "
+                f"{invoice.currency}"
+            ),
             "due_date": invoice.due_date,
             "pay_url": _pay_url(invoice) or "",
             "late_fee_invoice": reminder.late_fee_invoice,

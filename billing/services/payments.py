@@ -40,11 +40,11 @@ from billing.services import gateway
 from billing.tasks import render_invoice_pdf
 from crm.models import Customer
 from ledger import rules
-from ledger.selectors import fx_rate_for
+from ledger.selectors import fx_rate_for, fx_rate_required
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
-from psa.kernel.money import MoneyError, from_minor_units, round_money, to_decimal
+from psa.kernel.money import MoneyError, from_minor_units, money_text, round_money, to_decimal
 from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.webhooks import webhooks_emit
 
@@ -79,6 +79,18 @@ def _rate(currency: str, entity: Any, on: dt.date, fallback: Decimal) -> Decimal
     return fx_rate_for(currency=currency, functional=entity.functional_currency, on=on) or fallback
 
 
+def _payment_rate(invoice: Invoice, method: str, on: dt.date) -> Decimal:
+    if method == PaymentMethodKind.CARD:
+        # Money that arrived by card is booked even before the day's rate is entered.
+        return _rate(invoice.currency, invoice.legal_entity, on, invoice.fx_rate)
+    # Recorded by hand: at the day's rate, never quietly at the invoice's (that would hide the
+    # FX difference); a missing rate is a 409 and nothing is written.
+    return fx_rate_required(
+        currency=invoice.currency, functional=invoice.legal_entity.functional_currency, on=on,
+        purpose="the payment cannot be booked",
+    )  # fmt: skip
+
+
 def _paid_event(invoice: Invoice) -> None:
 
     webhooks_emit(
@@ -86,7 +98,7 @@ def _paid_event(invoice: Invoice) -> None:
         data={
             "invoice_id": invoice.pk,
             "number": invoice.number,
-            "total": str(invoice.total),
+            "total": money_text(invoice.total, invoice.currency),
             "currency": invoice.currency,
             "customer_id": invoice.customer_id,
         },
@@ -152,7 +164,7 @@ def payment_record(
         entity = locked.legal_entity
         due = max(locked.amount_due, ZERO) if locked.status in OPEN else ZERO
         applied = min(amount, due)
-        rate = _rate(locked.currency, entity, received_on, locked.fx_rate)
+        rate = _payment_rate(locked, method, received_on)
         payment = Payment.objects.create(
             legal_entity=entity, customer=locked.customer, invoice=locked, method=method,
             amount=amount, applied=applied, fee=fee, currency=locked.currency, fx_rate=rate,

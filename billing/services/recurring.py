@@ -40,7 +40,7 @@ from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
 from psa.kernel.updates import model_update
-from psa.kernel.validators import decimal_input
+from psa.kernel.validators import decimal_input, money_places_check
 
 ZERO = Decimal(0)
 
@@ -68,6 +68,13 @@ def billing_terms_set(*, project: Any, actor: Any, **values: Any) -> BillingTerm
     cap = _optional(values.get("cap_amount"), "cap_amount")
     threshold = _optional(values.get("fund_threshold"), "fund_threshold")
     top_up = _optional(values.get("fund_top_up"), "fund_top_up", minimum=Decimal("0.01"))
+    for name, figure in (
+        ("cap_amount", cap),
+        ("fund_threshold", threshold),
+        ("fund_top_up", top_up),
+    ):
+        if figure is not None:  # in the project's currency: 10.5 JPY is not an amount
+            money_places_check(figure, project.currency, name)
     if project.billing_model == BillingModel.PREPAID_FUND and (threshold is None) != (
         top_up is None
     ):

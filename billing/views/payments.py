@@ -17,7 +17,7 @@ from billing.selectors.payments import attempts_needing_attention, payment_list_
 from billing.services import collect, dunning, payments, refunds
 from ledger.models import LegalEntity
 from psa.kernel import errors
-from psa.kernel.money import round_money
+from psa.kernel.money import money_text, round_money
 from psa.kernel.roles import Role, role_required
 
 FINANCE = (Role.FINANCE,)
@@ -46,7 +46,7 @@ def payment_new(request: HttpRequest, pk: int) -> HttpResponse:
     note = f" ({payment.amount - payment.applied} {payment.currency} became credit)"
     messages.success(
         request,
-        f"Recorded {payment.amount} {payment.currency}."
+        f"Recorded {money_text(payment.amount, payment.currency)} {payment.currency}."
         + (note if payment.amount > payment.applied else ""),
     )
     return redirect("billing:invoice_detail", pk=pk)
@@ -59,7 +59,9 @@ def invoice_write_off(request: HttpRequest, pk: int) -> HttpResponse:
     row = payments.invoice_write_off(
         invoice=invoice, actor=request.user, reason=request.POST.get("reason", "")
     )
-    messages.success(request, f"Wrote off {row.amount} {invoice.currency}.")
+    messages.success(
+        request, f"Wrote off {money_text(row.amount, invoice.currency)} {invoice.currency}."
+    )
     return redirect("billing:invoice_detail", pk=pk)
 
 
@@ -73,7 +75,8 @@ def payment_refund(request: HttpRequest, pk: int) -> HttpResponse:
         payment=payment, amount=request.POST.get("amount", ""), actor=request.user,
         reason=request.POST.get("reason", ""),
     )  # fmt: skip
-    messages.success(request, f"Refund of {refund.amount} {payment.currency}: {refund.status}.")
+    refunded = f"{money_text(refund.amount, payment.currency)} {payment.currency}"
+    messages.success(request, f"Refund of {refunded}: {refund.status}.")
     return redirect("billing:invoice_detail", pk=payment.invoice_id)
 
 

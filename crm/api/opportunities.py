@@ -22,6 +22,7 @@ from psa.kernel.api import (
     SlugRelated,
     UpdatedSinceFilterSet,
 )
+from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 # --- opportunities ------------------------------------------------------------------------
@@ -36,6 +37,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
     project_template = serializers.CharField(
         source="plan.template.code", default=None, allow_null=True
     )
+    value = MoneyField(read_only=True)
 
     class Meta:
         model = Opportunity
@@ -52,7 +54,7 @@ OPEN_STAGES = [(s.value, s.label) for s in OpportunityStage if s.value not in ("
 class OpportunityChangeIn(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     stage = serializers.ChoiceField(choices=OPEN_STAGES, required=False)
-    value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    value = MoneyField(max_digits=15, min_value=0, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
     expected_close = serializers.DateField(required=False, allow_null=True)

@@ -8,6 +8,7 @@ floor above crm, reached through ``crm.hooks``.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +23,7 @@ from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
 from psa.kernel.roles import require_role
 from psa.kernel.updates import model_update
+from psa.kernel.validators import money_places_check
 
 OPPORTUNITY_FIELDS = [
     "name",
@@ -47,6 +49,8 @@ def _check_opportunity(opp: Opportunity) -> None:
         problems["probability"] = "A probability is between 0 and 100 %."
     if problems:
         raise errors.ValidationFailed("Please correct the highlighted fields.", fields=problems)
+    if opp.value and opp.currency:
+        money_places_check(Decimal(opp.value), opp.currency, "value", label="The value")
 
 
 def _check_fields(fields: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from psa.automation.models import InvoicingCalendar
 from psa.automation.policies import AUTOMATION, PolicyBook, invoicing_due
 from psa.kernel.audit import audit_record
 from psa.kernel.models import AuditEvent
+from psa.kernel.money import money_text
 from timesheets.models import EntryStatus, TimeEntry
 from timesheets.selectors import week_start
 from timesheets.services import week_auto_approve
@@ -218,10 +219,11 @@ def issue_and_send(*, today: dt.date, run: RunRecorder) -> None:
             status=InvoiceStatus.DRAFT,
             kind=InvoiceKind.INVOICE,
             billing_run__started_by__isnull=True,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "customer__name")
     )
-    for pk in drafts:
-        with run.item(f"invoice {pk}"):
+    for pk, customer in drafts:
+        # Named by its customer: the operations page says whose invoice could not be issued.
+        with run.item(f"invoice {pk} of {customer}"):
             _issue_one(pk, book, today, run)
     # Open invoices, and invoices paid before they were e-mailed: 0.00 invoices settled at
     # issue and invoices a prepaid fund or credit paid in full (their e-mail is a receipt).
@@ -263,8 +265,10 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
             return
         if policy.review_above is not None and invoice.total > policy.review_above:
             reason = (
-                f"Kept for review: total {invoice.total} {invoice.currency} is above the review "
-                f"limit {policy.review_above} ({policy.sources['review_above']})."
+                f"Kept for review: total {money_text(invoice.total, invoice.currency)} "
+                f"{invoice.currency} is above the review limit "
+                f"{money_text(policy.review_above, invoice.currency)} "
+                f"({policy.sources['review_above']})."
             )
             if not _noted(invoice, "automation.kept_for_review"):
                 _decided(invoice, "automation.kept_for_review", reason)
@@ -274,7 +278,7 @@ def _issue_one(pk: int, book: PolicyBook, today: dt.date, run: RunRecorder) -> N
         limit = (
             "no review limit"
             if policy.review_above is None
-            else (f"total within the review limit {policy.review_above}")
+            else f"total within the review limit {money_text(policy.review_above, issued.currency)}"
         )
         _decided(issued, "automation.issued", f"{policy.why('auto_issue')}; {limit}.")
         run.processed()

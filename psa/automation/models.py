@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from psa.kernel.money import MAX_DECIMALS
+
 
 class JobRunStatus(models.TextChoices):
     RUNNING = "running", "Running"
@@ -83,7 +85,9 @@ class AutomationPolicy(models.Model):
     invoice_day = models.PositiveSmallIntegerField(null=True, blank=True)
     auto_issue = models.BooleanField(null=True, blank=True)
     # Drafts with a total above this stay for finance to review (NULL: no limit).
-    review_above = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    review_above = models.DecimalField(
+        max_digits=15, decimal_places=MAX_DECIMALS, null=True, blank=True
+    )
     auto_send = models.BooleanField(null=True, blank=True)
     autopay = models.BooleanField(null=True, blank=True)
     dunning = models.BooleanField(null=True, blank=True)

@@ -182,8 +182,13 @@ def _parse(raw: dict[str, Any], *, complete: bool) -> dict[str, Any]:
             out["review_above"] = Decimal(str(review))
             if out["review_above"] < 0 or not out["review_above"].is_finite():
                 raise InvalidOperation
+            # The column keeps 3 decimals: a finer limit would be rounded without a word.
+            if out["review_above"] != out["review_above"].quantize(Decimal("0.001")):
+                raise InvalidOperation
         except InvalidOperation:
-            fields["review_above"] = "An amount of 0 or more, or blank for no limit."
+            fields["review_above"] = (
+                "An amount of 0 or more with at most 3 decimals, or blank for no limit."
+            )
     if fields:
         raise errors.ValidationFailed("Some settings are not valid.", fields=fields)
     return out

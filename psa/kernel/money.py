@@ -9,41 +9,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib.resources import files
+from xml.etree import ElementTree
 
-# ISO 4217 currencies whose minor unit is not 1/100. Everything else has two decimals.
-_ZERO_DECIMAL = [
-    "BIF",
-    "CLP",
-    "DJF",
-    "GNF",
-    "ISK",
-    "JPY",
-    "KMF",
-    "KRW",
-    "PYG",
-    "RWF",
-    "UGX",
-    "UYI",
-    "VND",
-    "VUV",
-    "XAF",
-    "XOF",
-    "XPF",
-]
-_THREE_DECIMAL = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
-_EXPONENTS: dict[str, int] = {**dict.fromkeys(_ZERO_DECIMAL, 0), **dict.fromkeys(_THREE_DECIMAL, 3)}
+from iso4217 import Currency
 
 
 class MoneyError(ValueError):
     pass
 
 
+def _iso_4217() -> tuple[dict[str, int | None], frozenset[str]]:
+    """ISO 4217's minor units from the ``iso4217`` package (ISO's own published table, not
+    CLDR's display digits; metals and testing codes have none), and its fund codes: a fund
+    (CLF, MXV, USN…) is a unit of account, never what an invoice is written in."""
+    table = files("iso4217").joinpath("table.xml").read_bytes()
+    root = ElementTree.fromstring(table)  # noqa: S314 - the package's own file, not input
+    funds = frozenset(
+        entry.findtext("Ccy") or ""
+        for entry in root.iter("CcyNtry")
+        if (name := entry.find("CcyNm")) is not None and name.get("IsFund") == "true"
+    )
+    return {c.code: c.exponent for c in Currency}, funds
+
+
+_ISO_MINOR_UNITS, _ISO_FUNDS = _iso_4217()
+# Money columns hold three decimals (the most any supported currency has: KWD, BHD, JOD, OMR,
+# TND, IQD, LYD); a currency needing more (UYW) is not supported.
+MAX_DECIMALS = 3
+SUPPORTED = frozenset(
+    code
+    for code, places in _ISO_MINOR_UNITS.items()
+    if places is not None and places <= MAX_DECIMALS and code not in _ISO_FUNDS
+)
+
+
+def _unsupported_reason(code: str) -> str:
+    places = _ISO_MINOR_UNITS[code]
+    if code in _ISO_FUNDS:
+        return "it is a fund code (a unit of account), not a currency to invoice in"
+    if places is None:
+        return "it has no minor unit (a metal or testing code)"
+    return f"it has {places} decimals, more than amounts are stored with ({MAX_DECIMALS})"
+
+
 def exponent(currency: str) -> int:
-    """Number of decimals of the currency's minor unit (EUR 2, JPY 0, KWD 3)."""
-    code = currency.upper()
-    if len(code) != 3 or not code.isalpha():
+    """Number of decimals of the currency's minor unit, as ISO 4217 gives it (EUR 2, JPY 0,
+    KWD 3). An unknown code, a fund, a metal or a currency of four decimals is refused."""
+    code = currency.upper() if isinstance(currency, str) else ""
+    if code not in _ISO_MINOR_UNITS:
         raise MoneyError(f"Not an ISO 4217 currency code: {currency!r}")
-    return _EXPONENTS.get(code, 2)
+    if code not in SUPPORTED:
+        raise MoneyError(f"{code} is not a supported currency: {_unsupported_reason(code)}.")
+    return _ISO_MINOR_UNITS[code]  # type: ignore[return-value]
 
 
 def _quantum(currency: str) -> Decimal:
@@ -67,6 +85,13 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
 def round_money(amount: Decimal | int | str, currency: str) -> Decimal:
     """Round half up to the currency's minor unit: 2.345 EUR -> 2.35, 12.5 JPY -> 13."""
     return to_decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def has_places_of(amount: Decimal | int | str, currency: str) -> bool:
+    """Whether the amount is written in the currency's minor unit (12.5 JPY and 1.005 EUR are
+    not). Raises MoneyError for a currency that is not supported."""
+    value = to_decimal(amount)
+    return value == round_money(value, currency)
 
 
 def to_minor_units(amount: Decimal | int | str, currency: str) -> int:
@@ -123,3 +148,11 @@ class Money:
 
     def __str__(self) -> str:
         return f"{round_money(self.amount, self.currency):,} {self.currency}"
+
+
+def money_text(amount: Decimal | int | str, currency: str, *, grouped: bool = False) -> str:
+    """The amount as text with its currency's decimals and no more ("4500.00" for GBP, "800"
+    for JPY, "97.217" for KWD), as webhooks, audit records and messages show it: the columns
+    hold three decimals for every currency, so a value read back is 4500.000 GBP."""
+    rounded = round_money(amount, currency)
+    return f"{rounded:,}" if grouped else str(rounded)

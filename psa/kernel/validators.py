@@ -5,15 +5,40 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pycountry
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 
 from psa.kernel import errors
 from psa.kernel.documents import DocumentRefused, image_check
+from psa.kernel.money import MoneyError, exponent
 
-currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
-country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 code, e.g. GB.")
+
+def currency_code(value: str) -> None:
+    """An ISO 4217 code of a supported currency (minor unit of 0 to 3 decimals, no fund or
+    metal): ``XXQ`` and ``CLF`` are refused."""
+    if not isinstance(value, str) or value != value.upper():
+        raise ValidationError("Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid")
+    try:
+        exponent(value)
+    except MoneyError as exc:
+        raise ValidationError(
+            f"{exc} Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid"
+        ) from exc
+
+
+def country_code(value: str) -> None:
+    """An ISO 3166-1 alpha-2 country code (from pycountry): ``ZZ`` is refused."""
+    if (
+        not isinstance(value, str)
+        or len(value) != 2
+        or value != value.upper()
+        or pycountry.countries.get(alpha_2=value) is None
+    ):
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166 country code; use two letters, e.g. GB.",
+            code="invalid",
+        )
 
 
 def currency_check(field: str, name: str) -> models.CheckConstraint:
@@ -52,3 +77,19 @@ def raster_logo(upload: Any) -> None:
         image_check(data, max_pixels=LOGO_MAX_PIXELS)
     except DocumentRefused as exc:
         raise ValidationError(str(exc), code="logo") from exc
+
+
+def money_places_check(amount: Decimal, currency: str, name: str, *, label: str = "") -> None:
+    """ValidationFailed naming ``name`` when the amount has more decimals than the currency's
+    minor unit (12.5 JPY, 1.005 EUR), or naming ``currency`` when that is not supported."""
+    label = label or name.replace("_", " ").capitalize()
+    try:
+        places = exponent(currency)
+    except MoneyError as exc:
+        raise errors.ValidationFailed(str(exc), fields={"currency": str(exc)}) from None
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        unit = f"at most {places} decimal{'s' if places != 1 else ''}" if places else "no decimals"
+        raise errors.ValidationFailed(
+            f"{label} has more decimals than {currency} has: {amount} (use {unit}).",
+            fields={name: f"{currency} amounts have {unit}."},
+        )

@@ -158,7 +158,7 @@ def test_a_missing_exchange_rate_is_a_clear_error_and_nothing_is_issued(firm):
     FxRate.objects.all().delete()
     billing_run_execute(legal_entity=firm, period_end=PERIOD_END, actor_label="test")
     halcyon = Invoice.objects.get(customer__name="Halcyon")
-    with pytest.raises(errors.ValidationFailed) as caught:
+    with pytest.raises(errors.Conflict) as caught:
         invoice_issue(invoice=halcyon, today=TODAY)
     assert caught.value.code == "fx_rate_missing"
     halcyon.refresh_from_db()

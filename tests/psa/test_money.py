@@ -88,3 +88,69 @@ def test_rounding_is_idempotent_and_within_half_a_minor_unit(amount, currency):
     once = round_money(amount, currency)
     assert round_money(once, currency) == once
     assert abs(once - amount) <= Decimal(1).scaleb(-exponent(currency)) / 2
+
+
+@pytest.mark.parametrize(
+    ("currency", "places"),
+    [
+        ("EUR", 2),
+        ("GBP", 2),
+        ("JPY", 0),
+        ("ISK", 0),
+        ("KWD", 3),
+        ("BHD", 3),
+        ("JOD", 3),
+        ("OMR", 3),
+        ("TND", 3),
+        ("IQD", 3),
+        ("LYD", 3),
+        ("CLP", 0),
+    ],
+)
+def test_the_minor_unit_is_iso_4217s(currency, places):
+    assert exponent(currency) == places
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        ("XXQ", "Not an ISO 4217"),  # no such currency (three letters were enough before)
+        ("CLF", "fund"),  # a fund of four decimals
+        ("UYW", "4 decimals"),
+        ("XAU", "no minor unit"),  # a metal
+        ("XXX", "no minor unit"),  # "no currency"
+        ("MXV", "fund"),  # a fund, though ISO gives it two decimals
+    ],
+)
+def test_unknown_and_unsupported_codes_are_refused_with_the_reason(code, why):
+    with pytest.raises(MoneyError, match=why):
+        exponent(code)
+    with pytest.raises(MoneyError):
+        Money(Decimal(1), code)
+
+
+def test_every_supported_currency_fits_the_money_columns():
+    from billing.models import Invoice
+    from ledger.models import JournalLine
+    from projects.models import RateCard
+    from psa.kernel.money import SUPPORTED
+
+    assert {"EUR", "JPY", "KWD"} <= SUPPORTED and "CLF" not in SUPPORTED
+    places = max(exponent(code) for code in SUPPORTED)
+    for model, field in ((JournalLine, "debit"), (Invoice, "total"), (RateCard, "rate")):
+        assert model._meta.get_field(field).decimal_places >= places
+
+
+def test_pages_show_each_currency_with_its_own_decimals():
+    """The columns hold three decimals for every currency; pages show the currency's own."""
+    from psa.kernel.templatetags.psa import amount, money
+
+    assert money(Decimal("97.217"), "KWD") == "97.217 KWD"
+    assert money(Decimal("123750.000"), "JPY") == "123,750 JPY"
+    assert money(Decimal("1234.500"), "EUR") == "1,234.50 EUR"
+    # A form field's value: no grouping, no currency, no third decimal for EUR.
+    assert amount(Decimal("12.340"), "EUR") == "12.34"
+    assert amount(Decimal("1500.000"), "JPY") == "1500"
+    assert amount(Decimal("1000.000")) == "1000.00"  # a review limit: in no one currency
+    assert amount(Decimal("10.005")) == "10.005"
+    assert amount(None) == ""

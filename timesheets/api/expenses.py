@@ -16,6 +16,7 @@ from psa.kernel.api import (
     ETagDetailView,
     UpdatedSinceFilterSet,
 )
+from psa.kernel.api_money import MoneyField
 from timesheets import selectors, services
 from timesheets.api.common import Readers, project_for_time_by_code
 from timesheets.models import Expense, ExpenseCategory
@@ -25,6 +26,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
     person = serializers.EmailField(source="person.email", read_only=True)
     project = serializers.CharField(source="project.code", read_only=True)
     has_receipt = serializers.SerializerMethodField()
+    amount = MoneyField(read_only=True)
 
     class Meta:
         model = Expense
@@ -45,7 +47,7 @@ class OptionalBoolean(serializers.BooleanField):
 
 class ExpenseChangeIn(serializers.Serializer):
     date = serializers.DateField(required=False)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    amount = MoneyField(max_digits=13, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     category = serializers.ChoiceField(choices=ExpenseCategory.choices, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -58,7 +60,7 @@ class ExpenseChangeIn(serializers.Serializer):
 class ExpenseCreateIn(ExpenseChangeIn):
     project = serializers.SlugField(max_length=30, help_text="The project's code.")
     date = serializers.DateField()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = MoneyField(max_digits=13)
     currency = serializers.CharField(
         max_length=3, min_length=3, required=False, help_text="Default: the project's."
     )

@@ -15,7 +15,7 @@ from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.documents import DocumentRefused, image_check, pdf_sanitise
 from psa.kernel.etag import etag_require
-from psa.kernel.validators import decimal_input
+from psa.kernel.validators import decimal_input, money_places_check
 from timesheets.models import EntryStatus, Expense, ExpenseCategory
 from timesheets.rules import can_log_time
 from timesheets.selectors import expenses_pending
@@ -88,10 +88,9 @@ def expense_create(
             fields={"project": "Not open to you."},
         )
     value = _decimal(amount, "amount", label="The amount")
-    if value <= 0 or value != value.quantize(Decimal("0.01")) or value >= Decimal("1e10"):
+    if value <= 0 or value >= Decimal("1e10"):
         raise errors.ValidationFailed(
-            "The amount must be positive, with at most two decimals.",
-            fields={"amount": "A positive amount like 12.50."},
+            "The amount must be positive.", fields={"amount": "A positive amount like 12.50."}
         )
     markup = _decimal(markup_percent or 0, "markup_percent", label="The markup")
     if not Decimal(0) <= markup <= Decimal(100) or markup != markup.quantize(Decimal("0.01")):
@@ -104,6 +103,7 @@ def expense_create(
         raise errors.ValidationFailed(
             "Use a three-letter currency code.", fields={"currency": "e.g. EUR."}
         )
+    money_places_check(value, currency, "amount", label="The amount")  # and an ISO currency
     if category not in ExpenseCategory.values:
         raise errors.ValidationFailed("Pick a category.", fields={"category": "Unknown."})
     kind = receipt_check(receipt) if receipt else None
@@ -198,9 +198,9 @@ def expense_update(
             fields.append("date")
         if amount is not None:
             value = _decimal(amount, "amount", label="The amount")
-            if value <= 0 or value != value.quantize(Decimal("0.01")) or value >= Decimal("1e10"):
+            if value <= 0 or value >= Decimal("1e10"):
                 raise errors.ValidationFailed(
-                    "The amount must be positive, with at most two decimals.",
+                    "The amount must be positive.",
                     fields={"amount": "A positive amount like 12.50."},
                 )
             row.amount = value
@@ -235,6 +235,7 @@ def expense_update(
                 )
             row.markup_percent = markup
             fields.append("markup_percent")
+        money_places_check(row.amount, row.currency, "amount", label="The amount")
         row.save(update_fields=fields)
         audit_record(
             action="expense.updated", obj=row, actor=actor, before=before,

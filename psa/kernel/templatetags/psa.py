@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils.safestring import mark_safe
 
-from psa.kernel.money import MoneyError, round_money
+from psa.kernel.money import MoneyError, money_text, round_money, to_decimal
 
 register = template.Library()
 
@@ -36,6 +36,23 @@ def money(value: object, currency: str) -> str:
         return f"{round_money(str(value), currency):,} {currency}"
     except MoneyError:
         return str(value)
+
+
+@register.filter
+def amount(value: object, currency: str = "") -> str:
+    """An amount for a form field, without grouping or currency: "12.34" for 12.340 EUR,
+    "1500" for JPY, "12.345" for KWD. Without a currency (a limit that is in none), the third
+    decimal the column keeps is shown only when it is not zero."""
+    if value is None or value == "":
+        return ""
+    try:
+        if currency:
+            return money_text(str(value), currency)
+        number = to_decimal(str(value))
+    except MoneyError:
+        return str(value)
+    cents = number.quantize(Decimal("0.01"))
+    return str(cents if cents == number else number)
 
 
 @register.filter
