@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from psa.kernel.money import round_money
 
-RULES_VERSION = "2026.12.1"
+RULES_VERSION = "2026.12.2"
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -74,7 +74,9 @@ class InvoicePart:
     """One group of invoice lines with the same treatment.
 
     kind: "time" (credits WIP at ``accrued``; the difference to ``net`` is a write-up or -down
-    of services revenue), "milestone" (``reached`` decides revenue or deferred revenue),
+    of services revenue; with ``accrued_functional``, WIP leaves at exactly that functional
+    amount, what approval accrued, and its difference to ``accrued`` at the event's rate is
+    realised FX), "milestone" (``reached`` decides revenue or deferred revenue),
     "recurring" (billed in advance: deferred; on a credit note ``accrued`` is the part already
     recognised, which comes back out of recurring revenue instead), "prepayment" (a prepaid
     fund top-up: a liability to the customer until drawn down), or "services" (expenses, usage,
@@ -86,6 +88,7 @@ class InvoicePart:
     net: Decimal
     tax: Decimal = ZERO
     accrued: Decimal = ZERO
+    accrued_functional: Decimal | None = None
     reached: bool = True
     project_id: int | None = None
     person_id: int | None = None
@@ -240,6 +243,11 @@ class _Builder:
         if amount:
             self.lines.append((role, amount, rate or self.event.fx_rate, None, meta))
 
+    def post_carrying(self, role: str, amount: Decimal, functional: Decimal, **meta) -> None:
+        """Like ``post``, but at a fixed functional amount (what the balance was booked at)."""
+        if amount or functional:
+            self.lines.append((role, amount, self.event.fx_rate, functional, meta))
+
     def post_functional(self, role: str, functional: Decimal, **meta) -> None:
         """A line that exists only in the functional currency (an FX difference)."""
         if functional:
@@ -311,7 +319,7 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
                 _positive(p.tax, p.accrued)
                 dims = {"project_id": p.project_id or event.project_id, "person_id": p.person_id}
                 if p.kind == "time":
-                    b.post("unbilled_revenue", -sign * p.accrued, **dims)
+                    _relieve_wip(b, p, sign, dims)
                     b.post("revenue_services", -sign * (p.net - p.accrued), **dims)
                 elif p.kind == "milestone":
                     role = "revenue_fixed_fee" if p.reached else "deferred_revenue"
@@ -373,6 +381,21 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
         case _:
             raise RuleError(f"No posting rule for {type(event).__name__}")
     return b.build()
+
+
+def _relieve_wip(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
+    """Credit WIP (debit it, on a credit note) by what the time accrued. Relieved at its
+    accrued functional value, WIP clears to zero; the difference to that amount at the
+    document's rate (the rate moved since approval) is realised FX."""
+    if p.accrued_functional is None:
+        b.post("unbilled_revenue", -sign * p.accrued, **dims)
+        return
+    _positive(p.accrued_functional)
+    b.post_carrying("unbilled_revenue", -sign * p.accrued, -sign * p.accrued_functional, **dims)
+    at_rate = round_money(p.accrued * b.event.fx_rate, b.functional)
+    b.post_functional(
+        "fx_gain_loss", sign * (p.accrued_functional - at_rate), description="FX on WIP", **dims
+    )
 
 
 def _cash_role(via: str) -> str:

@@ -210,6 +210,10 @@ class InvoiceLine(models.Model):
     # For time: the work in progress these hours were accrued at (the invoice credits it).
     # On a credit note's recurring line: the part of the fee already recognised as revenue.
     accrued = models.DecimalField(**AMOUNT, default=Decimal(0))
+    # For time: the same WIP in the functional currency, the sum of the entries' accrued
+    # shares; the invoice relieves exactly this and books the difference to its own rate as
+    # FX. Empty on lines from before per-entry accruals (relieved at the invoice's rate).
+    accrued_functional = models.DecimalField(**AMOUNT, null=True, blank=True)
     # Recurring fees: the service period the fee pays for (deferred, then recognised daily).
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)

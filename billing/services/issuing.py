@@ -78,7 +78,7 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
     nets into the time it caps. A milestone's revenue is deferred until it is reached."""
     lines = list(invoice.lines.all())
     reached = _milestones_reached(invoice)
-    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
     for ln in lines:
         kind = _PART_KIND.get(ln.kind, "services")
         flag = reached.get(ln.position, True) if kind == "milestone" else True
@@ -86,17 +86,23 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
         row[0] += ln.net
         row[1] += ln.tax
         row[2] += ln.accrued
+        if kind == "time" and row[3] is not None:
+            # A line from before per-entry accruals relieves its WIP at the document's rate.
+            legacy = ln.accrued_functional is None and ln.accrued
+            row[3] = None if legacy else row[3] + (ln.accrued_functional or ZERO)
     return tuple(
         rules.InvoicePart(
             kind=kind,
             net=abs(net),
             tax=abs(tax),
             accrued=abs(accrued),
+            accrued_functional=abs(functional) if kind == "time" and functional is not None
+            else None,
             reached=flag,
             project_id=project_id,
         )
-        for (kind, project_id, flag), (net, tax, accrued) in sums.items()
-    )
+        for (kind, project_id, flag), (net, tax, accrued, functional) in sums.items()
+    )  # fmt: skip
 
 
 def _milestones_reached(invoice: Invoice) -> dict[int, bool]:

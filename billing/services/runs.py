@@ -318,9 +318,6 @@ def _hold_negative(invoices: list[Invoice], *, actor: Any, actor_label: str) -> 
     return held
 
 
-_ACCRUES = {LineKind.TIME}  # lines that credit the WIP their time accrued at approval
-
-
 def _write_drafts(
     legal_entity: LegalEntity, preview: Preview, run: BillingRun
 ) -> tuple[list[Invoice], dict[str, Any]]:
@@ -363,7 +360,7 @@ def _write_drafts(
                     tax_rate=ln.tax_rate,
                     tax_rate_value=ln.tax_rate.rate if ln.tax_rate else ZERO,
                     tax=ln.tax,
-                    accrued=ln.net if ln.kind in _ACCRUES else ZERO,
+                    accrued=ZERO,  # time: its entries' accruals, set when they are linked
                     service_start=ln.service_start,
                     service_end=ln.service_end,
                     written_down_hours=ln.written_down_hours,
@@ -464,6 +461,23 @@ def _link_time(lines_by_key: dict[tuple[int, int, Decimal], int]) -> int:
             params,
         )
         linked = cur.rowcount
+        # A time line relieves exactly the WIP its entries accrued at approval, in both
+        # currencies; the difference to its net is a write-up or -down (rules.InvoicePart).
+        cur.execute(
+            """
+            UPDATE billing_invoiceline l
+               SET accrued = s.amount, accrued_functional = s.functional
+              FROM (SELECT b.line_id, coalesce(sum(t.accrued_amount), 0) AS amount,
+                           coalesce(sum(t.accrued_functional), 0) AS functional
+                      FROM billing_run_entries e
+                      JOIN billing_timeentrybilling b
+                        ON b.time_entry_id = e.id AND b.released_at IS NULL
+                      JOIN timesheets_timeentry t ON t.id = e.id
+                     GROUP BY b.line_id) s
+             WHERE l.id = s.line_id AND l.kind = %s
+            """,
+            [LineKind.TIME],
+        )
         time_entries_mark_billed(entries_table="billing_run_entries")
         cur.execute("DROP TABLE billing_run_entries")
     return linked

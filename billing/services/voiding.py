@@ -84,6 +84,9 @@ def invoice_void(
                 tax=-ln.tax,
                 # A recurring fee's credit takes back what was recognised from revenue.
                 accrued=-recognised.get(ln.pk, ln.accrued),
+                accrued_functional=(
+                    None if ln.accrued_functional is None else -ln.accrued_functional
+                ),
                 service_start=ln.service_start,
                 service_end=ln.service_end,
                 written_down_hours=-ln.written_down_hours,
