@@ -133,10 +133,17 @@ class PrepaymentReceived(Event):
 
 @dataclass(frozen=True)
 class FundApplied(Event):
-    """A prepaid fund draws down against an invoice."""
+    """A prepaid fund draws down against an invoice.
+
+    The receivable leaves at the invoice's rate (``fx_rate``); the prepayment at ``carrying``,
+    the functional amount it is held at (its share of what the customer's prepayments in this
+    currency carry), if given. The difference is realised FX: the fund was paid at one rate and
+    spent at another.
+    """
 
     name: ClassVar[str] = "fund.applied"
     amount: Decimal = ZERO
+    carrying: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +165,11 @@ class PaymentReceived(Event):
 
 @dataclass(frozen=True)
 class CustomerCreditApplied(Event):
+    """Customer credit settles an invoice; ``carrying`` as for ``FundApplied``."""
+
     name: ClassVar[str] = "credit.applied"
     amount: Decimal = ZERO
+    carrying: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -350,10 +360,8 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post(_cash_role(via), amount)
             b.post("customer_prepayments", -amount)
-        case FundApplied(amount=amount) | CustomerCreditApplied(amount=amount):
-            _positive(amount)
-            b.post("customer_prepayments", amount)
-            b.post("accounts_receivable", -amount)
+        case FundApplied() | CustomerCreditApplied():
+            _prepayment_applied(b, event.amount, event.carrying)
         case PaymentReceived():
             _payment(b, event)
         case PayoutPaid(amount=amount):
@@ -396,6 +404,20 @@ def _relieve_wip(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
     b.post_functional(
         "fx_gain_loss", sign * (p.accrued_functional - at_rate), description="FX on WIP", **dims
     )
+
+
+def _prepayment_applied(b: _Builder, amount: Decimal, carrying: Decimal | None) -> None:
+    _positive(amount)
+    b.post("accounts_receivable", -amount)
+    if carrying is None:
+        b.post("customer_prepayments", amount)
+        return
+    _positive(carrying)
+    b.post_carrying("customer_prepayments", amount, carrying)
+    # The receivable leaves at the invoice's rate, the prepayment at what it was received at:
+    # the difference is an FX loss (debit) or gain (credit).
+    at_rate = round_money(amount * b.event.fx_rate, b.functional)
+    b.post_functional("fx_gain_loss", at_rate - carrying, description="FX difference")
 
 
 def _cash_role(via: str) -> str:
