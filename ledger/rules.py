@@ -92,6 +92,10 @@ class InvoicePart:
     reached: bool = True
     project_id: int | None = None
     person_id: int | None = None
+    # A service item's accounting: its revenue role (blank: the kind's) and whether it is
+    # deferred at issue (None: as the kind is, see ``_REVENUE``).
+    revenue_role: str = ""
+    deferred: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,12 @@ class CreditNoteIssued(InvoiceIssued):
 
 @dataclass(frozen=True)
 class MilestoneReached(Event):
-    """A milestone invoiced before it was reached is now reached: deferred → revenue."""
+    """A milestone invoiced before it was reached is now reached: deferred → revenue (its
+    service item's ``revenue_role``, or fixed-fee revenue)."""
 
     name: ClassVar[str] = "milestone.reached"
     amount: Decimal = ZERO
+    revenue_role: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,7 @@ class RevenueRecognised(Event):
 
     name: ClassVar[str] = "revenue.recognised"
     amount: Decimal = ZERO
+    revenue_role: str = ""  # the line's service item's; blank: recurring revenue
 
 
 @dataclass(frozen=True)
@@ -260,8 +267,7 @@ class _Builder:
 
     def post_functional(self, role: str, functional: Decimal, **meta) -> None:
         """A line that exists only in the functional currency (an FX difference)."""
-        if functional:
-            self.lines.append((role, ZERO, self.event.fx_rate, functional, meta))
+        self.post_carrying(role, ZERO, functional, **meta)
 
     def build(self) -> list[Line]:
         ev = self.event
@@ -331,16 +337,10 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
                 if p.kind == "time":
                     _relieve_wip(b, p, sign, dims)
                     b.post("revenue_services", -sign * (p.net - p.accrued), **dims)
-                elif p.kind == "milestone":
-                    role = "revenue_fixed_fee" if p.reached else "deferred_revenue"
-                    b.post(role, -sign * p.net, **dims)
-                elif p.kind == "recurring":
-                    b.post("deferred_revenue", -sign * (p.net - p.accrued), **dims)
-                    b.post("revenue_recurring", -sign * p.accrued, **dims)
+                elif p.kind in _REVENUE:
+                    _revenue(b, p, sign, dims)
                 elif p.kind == "prepayment":
                     b.post("customer_prepayments", -sign * p.net, **dims)
-                elif p.kind == "services":
-                    b.post("revenue_services", -sign * p.net, **dims)
                 else:
                     raise RuleError(f"Unknown invoice part kind {p.kind!r}")
                 b.post("tax_payable", -sign * p.tax, **dims)
@@ -348,14 +348,14 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("unbilled_revenue", amount)
             b.post("revenue_services", -amount)
-        case MilestoneReached(amount=amount):
+        case MilestoneReached(amount=amount, revenue_role=role):
             _positive(amount)
             b.post("deferred_revenue", amount)
-            b.post("revenue_fixed_fee", -amount)
-        case RevenueRecognised(amount=amount):
+            b.post(role or "revenue_fixed_fee", -amount)
+        case RevenueRecognised(amount=amount, revenue_role=role):
             _positive(amount)
             b.post("deferred_revenue", amount)
-            b.post("revenue_recurring", -amount)
+            b.post(role or "revenue_recurring", -amount)
         case PrepaymentReceived(amount=amount, via=via):
             _positive(amount)
             b.post(_cash_role(via), amount)
@@ -391,10 +391,28 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
     return b.build()
 
 
+# kind → (revenue role, deferred at issue: None for a milestone, deferred until reached)
+_REVENUE = {"milestone": ("revenue_fixed_fee", None), "recurring": ("revenue_recurring", True),
+            "services": ("revenue_services", False)}  # fmt: skip
+
+
+def _revenue(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
+    """Revenue at issue, or deferred (recognised later: over the service period, or when the
+    milestone is reached); ``accrued``: the part already recognised (on a credit note)."""
+    role, deferred = _REVENUE[p.kind]
+    role = p.revenue_role or role
+    deferred = p.deferred if p.deferred is not None else deferred
+    deferred = (not p.reached) if deferred is None else deferred
+    if deferred:
+        b.post("deferred_revenue", -sign * (p.net - p.accrued), **dims)
+        b.post(role, -sign * p.accrued, **dims)
+    else:
+        b.post(role, -sign * p.net, **dims)
+
+
 def _relieve_wip(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
-    """Credit WIP (debit it, on a credit note) by what the time accrued. Relieved at its
-    accrued functional value, WIP clears to zero; the difference to that amount at the
-    document's rate (the rate moved since approval) is realised FX."""
+    """Credit WIP (debit it, on a credit note) at exactly its accrued functional value, so WIP
+    clears to zero; the difference to it at the document's rate is realised FX."""
     if p.accrued_functional is None:
         b.post("unbilled_revenue", -sign * p.accrued, **dims)
         return
@@ -414,8 +432,7 @@ def _prepayment_applied(b: _Builder, amount: Decimal, carrying: Decimal | None) 
         return
     _positive(carrying)
     b.post_carrying("customer_prepayments", amount, carrying)
-    # The receivable leaves at the invoice's rate, the prepayment at what it was received at:
-    # the difference is an FX loss (debit) or gain (credit).
+    # Receivable out at the invoice's rate, prepayment at its own: the difference is FX.
     at_rate = round_money(amount * b.event.fx_rate, b.functional)
     b.post_functional("fx_gain_loss", at_rate - carrying, description="FX difference")
 

@@ -187,6 +187,21 @@ def prepayment_carrying(
     return round_money(carried * amount / held, legal_entity.functional_currency)
 
 
+def role_unmapped_entities(*, role: str, account_type: str) -> list[str]:
+    """Codes of the legal entities with a chart whose ``role`` is not an active account of
+    ``account_type``: where a posting to the role would fail or land on the wrong account."""
+    mapped = RoleMapping.objects.filter(
+        role=role, account__type=account_type, account__is_active=True
+    ).values("legal_entity_id")
+    return list(
+        LegalEntity.objects.filter(role_mappings__isnull=False)
+        .exclude(pk__in=mapped)
+        .distinct()
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+
+
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 

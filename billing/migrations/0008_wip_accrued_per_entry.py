@@ -72,6 +72,8 @@ def backfill(apps, schema_editor):
             ]
         if not updates:
             return
+        # Deferred checks still pending on the table would make ALTER TABLE fail: run them.
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute("ALTER TABLE timesheets_timeentry DISABLE TRIGGER time_entry_billed_frozen")
         cur.executemany(
             "UPDATE timesheets_timeentry SET accrued_amount = %s, accrued_functional = %s "

@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.models import (
     Invoice,
     InvoiceKind,
+    InvoiceLine,
     InvoiceStatus,
     LineKind,
     MilestoneBilling,
@@ -33,7 +34,7 @@ from ledger.models import LegalEntity
 from ledger.outbox import integration_publish
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
-from projects.models import Milestone, MilestoneStatus
+from projects.models import DeferralRule, Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.queue import enqueue_on_commit
@@ -82,7 +83,8 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
     for ln in lines:
         kind = _PART_KIND.get(ln.kind, "services")
         flag = reached.get(ln.position, True) if kind == "milestone" else True
-        row = sums[(kind, ln.project_id, flag)]
+        deferred = _deferred(ln, reached=flag)
+        row = sums[(kind, ln.project_id, flag, ln.revenue_role, deferred)]
         row[0] += ln.net
         row[1] += ln.tax
         row[2] += ln.accrued
@@ -100,9 +102,27 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
             else None,
             reached=flag,
             project_id=project_id,
+            revenue_role=role,
+            deferred=deferred,
         )
-        for (kind, project_id, flag), (net, tax, accrued, functional) in sums.items()
+        for (kind, project_id, flag, role, deferred), (net, tax, accrued, functional)
+        in sums.items()
     )  # fmt: skip
+
+
+def _deferred(line: InvoiceLine, *, reached: bool) -> bool | None:
+    """Whether a service item's line is deferred at issue (None: no item, the kind decides).
+    "service_period": deferred, and recognised over the line's service period by the daily
+    job (a line without one has nothing to spread over: revenue at issue); "on_milestone":
+    deferred until its milestone is reached; "none": revenue at issue."""
+    rule = line.deferral_rule
+    if not rule:
+        return None
+    if rule == DeferralRule.SERVICE_PERIOD:
+        return bool(line.service_start and line.service_end)
+    if rule == DeferralRule.ON_MILESTONE:
+        return line.kind == LineKind.MILESTONE and not reached
+    return False
 
 
 def _milestones_reached(invoice: Invoice) -> dict[int, bool]:
@@ -293,13 +313,14 @@ def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_lab
         .select_related("line__invoice__legal_entity")
         .first()
     )
-    if link is None:
-        return
+    if link is None or _deferred(link.line, reached=False) is False:
+        return  # not billed yet, or its revenue was booked at issue
     invoice = link.line.invoice
     journal_post(
         legal_entity=invoice.legal_entity,
         event=rules.MilestoneReached(
             amount=link.line.net,
+            revenue_role=link.line.revenue_role,
             currency=invoice.currency,
             fx_rate=invoice.fx_rate,
             customer_id=invoice.customer_id,

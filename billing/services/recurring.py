@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -33,7 +33,7 @@ from billing.models import (
 from billing.services.sources import fee_periods
 from ledger import rules
 from ledger.services import journal_post
-from projects.models import BillingModel
+from projects.models import BillingModel, DeferralRule
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.validators import decimal_input
@@ -123,6 +123,11 @@ def recurring_fee_create(
         raise errors.ValidationFailed(
             "The fee cannot end before it starts.", fields={"end_date": "Before the start."}
         )
+    if service_item is not None and service_item.deferral_rule == DeferralRule.ON_MILESTONE:
+        raise errors.ValidationFailed(
+            "A recurring fee has no milestone to defer its revenue to.",
+            fields={"service_item": "Its deferral rule is for milestones."},
+        )
     included = _optional(included_hours, "included_hours")
     overage = _optional(overage_rate, "overage_rate")
     if kind != FeeKind.RETAINER and (included is not None or overage is not None):
@@ -197,7 +202,9 @@ def usage_quantity_set(
 
 
 def lines_to_recognise(*, as_of: dt.date) -> list[int]:
-    """Recurring lines of standing invoices whose recognised total is behind ``as_of``."""
+    """Lines deferred over their service period (recurring fees, unless their service item
+    says otherwise, and any line whose service item says so) of standing invoices whose
+    recognised total is behind ``as_of``."""
     done = Subquery(
         Recognition.objects.filter(line=OuterRef("pk"))
         .values("line")
@@ -207,7 +214,8 @@ def lines_to_recognise(*, as_of: dt.date) -> list[int]:
     )
     return list(
         InvoiceLine.objects.filter(
-            kind=LineKind.RECURRING,
+            Q(kind=LineKind.RECURRING, deferral_rule__in=["", DeferralRule.SERVICE_PERIOD])
+            | Q(deferral_rule=DeferralRule.SERVICE_PERIOD, service_end__isnull=False),
             service_start__lte=as_of,
             invoice__kind=InvoiceKind.INVOICE,
             invoice__status__in=[
@@ -256,6 +264,7 @@ def line_recognise(*, line_id: int, as_of: dt.date) -> Decimal:
             legal_entity=invoice.legal_entity,
             event=rules.RevenueRecognised(
                 amount=amount,
+                revenue_role=line.revenue_role,
                 currency=invoice.currency,
                 fx_rate=invoice.fx_rate,
                 customer_id=invoice.customer_id,

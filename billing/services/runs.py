@@ -42,12 +42,13 @@ from billing.services.pricing import (
     ZERO,
     _reverse_charge_note,
     billing_settings,
+    line_accounting,
     price_line,
     tax_rates_for,
 )
 from crm.models import Customer
 from ledger.models import LegalEntity
-from projects.models import Project
+from projects.models import Project, ServiceItem
 from projects.selectors import entry_rate
 from psa.kernel.audit import audit_record
 from psa.kernel.locking import LockSpace, lock_keys
@@ -72,6 +73,7 @@ class PreviewLine:
     service_end: dt.date | None = None
     written_down_hours: Decimal = ZERO
     link: tuple = ()
+    service_item_id: int | None = None
 
     @property
     def hours(self) -> Decimal:  # time lines: quantity is hours
@@ -240,6 +242,7 @@ def _build_preview(legal_entity: LegalEntity, candidates: list, *, unpriced: int
                 service_end=c.service_end,
                 written_down_hours=c.written_down_hours,
                 link=c.link,
+                service_item_id=c.service_item_id,
             )
         )
     return Preview(invoices=list(invoices.values()), unpriced_entries=unpriced)
@@ -343,6 +346,9 @@ def _write_drafts(
         )
         for p in preview.invoices
     )
+    items = ServiceItem.objects.in_bulk(
+        {ln.service_item_id for p in preview.invoices for ln in p.lines} - {None}
+    )
     lines: list[InvoiceLine] = []
     specs: list[tuple[int, tuple]] = []
     for draft, p in zip(drafts, preview.invoices, strict=True):
@@ -364,6 +370,7 @@ def _write_drafts(
                     service_start=ln.service_start,
                     service_end=ln.service_end,
                     written_down_hours=ln.written_down_hours,
+                    **line_accounting(items.get(ln.service_item_id)),
                 )
             )
             specs.append((p.customer_id, ln.project_id, ln.link))

@@ -74,6 +74,8 @@ class Candidate:
     service_start: dt.date | None = None
     service_end: dt.date | None = None
     written_down_hours: Decimal = ZERO
+    # The product the line sells (milestones, recurring fees): its revenue role and deferral.
+    service_item_id: int | None = None
     # What the line bills: ("time", rate) | ("expense", id) | ("milestone", id)
     # | ("schedule", fee id, period start, part) | ("fund_top_up",)
     link: tuple = ()
@@ -270,6 +272,7 @@ def milestone_candidates(milestones: list) -> list[Candidate]:
             description=f"Milestone: {m.name}"[:300],
             quantity=Decimal(1),
             unit_price=m.amount,
+            service_item_id=m.service_item_id,
             link=("milestone", m.pk),
             sort=(m.planned_date, m.pk),
         )
@@ -337,6 +340,7 @@ def _fee_candidate(
         unit_price=fee.unit_price,
         service_start=start,
         service_end=end,
+        service_item_id=fee.service_item_id,
         link=("schedule", fee.pk, start, ScheduleBilling.PART_FEE),
         sort=(start, fee.pk),
     )
