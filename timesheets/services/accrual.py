@@ -17,7 +17,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F
+from django.db.models import DecimalField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from ledger import rules
@@ -28,13 +28,15 @@ from projects.selectors import entry_rate
 from psa.kernel.money import allocate, round_money
 from timesheets.models import EntryStatus, TimeEntry
 
+# An entry's value at its resolved rate (NULL when no rate is in force).
+_VALUE = ExpressionWrapper(
+    F("hours") * entry_rate(), output_field=DecimalField(max_digits=16, decimal_places=4)
+)
+
 
 def _batches(entry_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, Decimal]]]:
     """(project, person) → [(entry id, value at its resolved rate)], in id order; the value is
     zero for an entry with no rate in force."""
-    value = ExpressionWrapper(
-        F("hours") * entry_rate(), output_field=DecimalField(max_digits=16, decimal_places=4)
-    )
     rows = (
         TimeEntry.objects.filter(
             pk__in=entry_ids,
@@ -42,7 +44,7 @@ def _batches(entry_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, Deci
             billable=True,
             project__billing_model=BillingModel.TIME_AND_MATERIALS,
         )
-        .annotate(entry_value=value)
+        .annotate(entry_value=_VALUE)
         .values_list("project_id", "person_id", "id", "entry_value")
         .order_by("project_id", "person_id", "id")
     )
@@ -50,6 +52,30 @@ def _batches(entry_ids: list[int]) -> dict[tuple[int, int], list[tuple[int, Deci
     for project_id, person_id, pk, entry_value in rows:
         out.setdefault((project_id, person_id), []).append((pk, entry_value or Decimal(0)))
     return out
+
+
+def time_accrual_shares_record(*, entry_ids: list[int], project: Project, posted: Any) -> None:
+    """Record each entry's share of ``posted``, a WIP accrual (TimeApproved) journal entry of
+    these entries posted some other way (the demo's weekly accruals), in proportion to their
+    value at their resolved rates. Entries that have their shares already (or are billed, and
+    so frozen) keep what they have."""
+    done = Q(accrued_amount__isnull=False) | Q(billed_at__isnull=False)
+    if TimeEntry.objects.filter(done, pk__in=entry_ids).exists():
+        return
+    rows = (
+        TimeEntry.objects.filter(pk__in=entry_ids)
+        .annotate(entry_value=_VALUE)
+        .values_list("id", "entry_value")
+        .order_by("id")
+    )
+    values = {pk: v or Decimal(0) for pk, v in rows}
+    wip = [ln for ln in posted.lines.all() if ln.amount_currency > 0]
+    _record_shares(
+        list(values.items()),
+        amount=sum((ln.amount_currency for ln in wip), Decimal(0)),
+        functional=sum((ln.debit for ln in wip), Decimal(0)),
+        project=project,
+    )
 
 
 def _record_shares(
