@@ -167,13 +167,14 @@ def test_a_rate_card_change_between_approval_and_invoice_is_a_write_up(
     assert books["accounts_receivable"] == invoice.total
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_backfill_gives_approved_uninvoiced_entries_what_the_books_hold(
-    transactional_db, project_manager, consultant, finance
+    project_manager, consultant, finance
 ):
     """billing 0008: entries approved before per-entry accruals get shares that sum exactly to
     the project's WIP in the books, here after an invoice was voided (its entries are released
     but frozen: billed once), and billing them then clears WIP to zero. Committed as it goes,
-    as a migration finds the data."""
+    as a migration finds the data (and the data migrations' rows restored after)."""
     backfill = importlib.import_module("billing.migrations.0008_wip_accrued_per_entry").backfill
     project = _project(project_manager, consultant, "EUR", "97.35", "0.8537")
     _approve_day_by_day(project, consultant, project_manager)
