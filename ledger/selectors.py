@@ -21,7 +21,7 @@ from ledger.models import (
     RoleMapping,
 )
 from psa.kernel import errors
-from psa.kernel.money import MAX_DECIMALS
+from psa.kernel.money import MAX_DECIMALS, round_money
 
 ZERO = Decimal(0)
 _AMOUNT = DecimalField(max_digits=21, decimal_places=MAX_DECIMALS)
@@ -152,6 +152,54 @@ def document_receivable(*, legal_entity: LegalEntity, document: str) -> tuple[De
         legal_entity=legal_entity, account_id__in=ar_account, document=document
     ).aggregate(txn=_sum("amount_currency"), functional=_sum(F("debit") - F("credit")))
     return row["txn"], row["functional"]
+
+
+def prepayment_carrying(
+    *,
+    legal_entity: LegalEntity,
+    customer_id: int,
+    currency: str,
+    amount: Decimal,
+    excluding_source: tuple[str, str] | None = None,
+) -> Decimal | None:
+    """The functional amount ``amount`` of a customer's prepayments and credit in ``currency``
+    is held at: its share of what the account carries for them (average cost), all of it when
+    ``amount`` uses everything up, so the account clears to zero in both currencies. None when
+    nothing is held (post at the day's rate). ``excluding_source``: an entry not to count (the
+    issuing invoice's own top-up)."""
+    account = RoleMapping.objects.filter(
+        legal_entity=legal_entity, role="customer_prepayments"
+    ).values("account_id")
+    lines = JournalLine.objects.filter(
+        legal_entity=legal_entity, account_id__in=account, customer_id=customer_id,
+        currency=currency,
+    )  # fmt: skip
+    if excluding_source:
+        lines = lines.exclude(
+            entry__source_type=excluding_source[0], entry__source_id=excluding_source[1]
+        )
+    row = lines.aggregate(txn=_sum("amount_currency"), functional=_sum(F("credit") - F("debit")))
+    held, carried = -row["txn"], row["functional"]
+    if held <= 0 or carried <= 0:
+        return None
+    if amount >= held:
+        return carried
+    return round_money(carried * amount / held, legal_entity.functional_currency)
+
+
+def role_unmapped_entities(*, role: str, account_type: str) -> list[str]:
+    """Codes of the legal entities with a chart whose ``role`` is not an active account of
+    ``account_type``: where a posting to the role would fail or land on the wrong account."""
+    mapped = RoleMapping.objects.filter(
+        role=role, account__type=account_type, account__is_active=True
+    ).values("legal_entity_id")
+    return list(
+        LegalEntity.objects.filter(role_mappings__isnull=False)
+        .exclude(pk__in=mapped)
+        .distinct()
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
 
 
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")

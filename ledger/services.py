@@ -133,8 +133,9 @@ def journal_post(
     actor_label: str = "",
     memo: str = "",
     event_name: str | None = None,
-) -> JournalEntry:
-    """Post ``event`` once. A second call for the same source and event returns the first entry.
+) -> JournalEntry | None:
+    """Post ``event`` once. A second call for the same source and event returns the first
+    entry; an event that moves nothing posts no entry and returns None.
 
     Call inside the business change's transaction: the entry commits or rolls back with it.
     """
@@ -147,6 +148,8 @@ def journal_post(
         return existing
     _require_open(legal_entity, date)
     lines = rules.build_lines(event, legal_entity.functional_currency)
+    if not lines:
+        return None  # nothing moves (a 0.00 document of unaccrued time): no entry to post
     return _insert(
         legal_entity=legal_entity, lines=lines, date=date, event=name, source_type=source_type,
         source_id=source_id, currency=event.currency, fx_rate=event.fx_rate, actor=actor,

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from projects.models import (
@@ -12,6 +13,8 @@ from projects.models import (
     TemplateRate,
     TemplateTask,
 )
+from projects.services import service_item_role_check
+from psa.kernel import errors
 
 
 class AssignmentInline(admin.TabularInline):
@@ -48,8 +51,23 @@ class RateCardAdmin(admin.ModelAdmin):
     list_select_related = ["project", "person", "customer", "legal_entity"]
 
 
+class ServiceItemForm(forms.ModelForm):
+    class Meta:
+        model = ServiceItem
+        fields = ["code", "name", "revenue_account_role", "deferral_rule", "tax_category", "active"]
+
+    def clean_revenue_account_role(self) -> str:
+        role = self.cleaned_data["revenue_account_role"]
+        try:
+            service_item_role_check(role)
+        except errors.ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return role
+
+
 @admin.register(ServiceItem)
 class ServiceItemAdmin(admin.ModelAdmin):
+    form = ServiceItemForm
     list_display = ["code", "name", "revenue_account_role", "deferral_rule", "tax_category"]
 
 

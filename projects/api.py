@@ -422,13 +422,30 @@ class ServiceItemFilter(django_filters.FilterSet):
         fields = ["active", "deferral_rule"]
 
 
+class ServiceItemIn(serializers.Serializer):
+    code = serializers.SlugField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    revenue_account_role = serializers.CharField(max_length=50, default="revenue_services")
+    deferral_rule = serializers.CharField(max_length=20, default="none")
+    tax_category = serializers.CharField(max_length=50, default="standard")
+    active = serializers.BooleanField(default=True)
+
+
 class ServiceItemList(ProjectApi, generics.ListAPIView):
-    """The catalogue of service items (read-only; maintained in the admin)."""
+    """The catalogue of service items; finance adds one (its revenue role must be an income
+    account in every chart, or the answer is a 400 naming ``revenue_account_role``)."""
 
     serializer_class = ServiceItemSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = ServiceItemFilter
     queryset = ServiceItem.objects.order_by("code")
+
+    @extend_schema(request=ServiceItemIn, responses={201: ServiceItemSerializer})
+    def post(self, request: Request) -> Response:
+        data = ServiceItemIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.service_item_create(actor=request.user, **data.validated_data)
+        return Response(ServiceItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
 app_name = "projects-api"

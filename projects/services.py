@@ -9,9 +9,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ledger.models import AccountRole, AccountType
+from ledger.selectors import role_unmapped_entities
 from projects.hooks import milestone_reached_notify
 from projects.models import (
     Assignment,
+    DeferralRule,
     Milestone,
     MilestoneStatus,
     OpportunityPlan,
@@ -20,6 +23,7 @@ from projects.models import (
     ProjectTemplate,
     RateCard,
     RateLevel,
+    ServiceItem,
     Task,
 )
 from psa.kernel import errors
@@ -414,3 +418,51 @@ def milestone_update(
                    "planned_date": locked.planned_date.isoformat()},
         )  # fmt: skip
     return locked
+
+
+# --- service items ------------------------------------------------------------------------
+
+
+def service_item_role_check(role: str) -> None:
+    """A service item's revenue posts to ``role``: it must be an income account in the chart
+    of every legal entity (a service item sells in all of them)."""
+    if role not in AccountRole.values:
+        raise errors.ValidationFailed(
+            f"{role!r} is not an account role.",
+            fields={"revenue_account_role": "Unknown account role."},
+        )
+    missing = role_unmapped_entities(role=role, account_type=AccountType.INCOME)
+    if missing:
+        raise errors.ValidationFailed(
+            f"{role} is not an income account in the chart of {', '.join(missing)}.",
+            fields={"revenue_account_role": "Not an income account in every chart."},
+        )
+
+
+def service_item_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    revenue_account_role: str = "revenue_services",
+    deferral_rule: str = DeferralRule.NONE,
+    tax_category: str = "standard",
+    active: bool = True,
+) -> ServiceItem:
+    """Add a product to the catalogue (finance): its revenue role must be in the charts."""
+    if not has_role(actor, Role.FINANCE):
+        raise errors.PermissionDenied("Only finance maintains the service items.")
+    service_item_role_check(revenue_account_role)
+    if deferral_rule not in DeferralRule.values:
+        raise errors.ValidationFailed(
+            "Unknown deferral rule.", fields={"deferral_rule": ", ".join(DeferralRule.values)}
+        )
+    with transaction.atomic():
+        if ServiceItem.objects.filter(code=code).exists():
+            raise errors.Conflict("That code is taken.", fields={"code": "Taken."})
+        item = ServiceItem.objects.create(
+            code=code, name=name, revenue_account_role=revenue_account_role,
+            deferral_rule=deferral_rule, tax_category=tax_category, active=active,
+        )  # fmt: skip
+        audit_record(action="service_item.created", obj=item, actor=actor)
+    return item

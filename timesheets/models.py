@@ -50,6 +50,15 @@ class TimeEntry(models.Model):
     # Set by billing when the entry goes on an invoice line. From then on the row is frozen:
     # a trigger (migration 0002) refuses any UPDATE or DELETE, even in raw SQL.
     billed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the approval that accrued the entry's work in progress: its share of the posted
+    # accrual, in the project's currency and in the entity's functional currency (the shares
+    # of one posting sum exactly to it). Billing relieves WIP by exactly these amounts.
+    accrued_amount = models.DecimalField(
+        max_digits=15, decimal_places=MAX_DECIMALS, null=True, blank=True
+    )
+    accrued_functional = models.DecimalField(
+        max_digits=15, decimal_places=MAX_DECIMALS, null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -240,6 +240,18 @@ class InvoiceLine(models.Model):
     # For time: the work in progress these hours were accrued at (the invoice credits it).
     # On a credit note's recurring line: the part of the fee already recognised as revenue.
     accrued = models.DecimalField(**AMOUNT, default=Decimal(0))
+    # For time: the same WIP in the functional currency, the sum of the entries' accrued
+    # shares; the invoice relieves exactly this and books the difference to its own rate as
+    # FX. Empty on lines from before per-entry accruals (relieved at the invoice's rate).
+    accrued_functional = models.DecimalField(**AMOUNT, null=True, blank=True)
+    # The service item the line sells, with its accounting as billed: the revenue role its
+    # revenue posts to and its deferral rule ("none", "service_period", "on_milestone").
+    # Blank: the line kind's own treatment (billing.services.issuing).
+    service_item = models.ForeignKey(
+        "projects.ServiceItem", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revenue_role = models.CharField(max_length=50, blank=True, default="", db_default="")
+    deferral_rule = models.CharField(max_length=20, blank=True, default="", db_default="")
     # Recurring fees: the service period the fee pays for (deferred, then recognised daily).
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True)

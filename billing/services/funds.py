@@ -23,6 +23,7 @@ from billing.services.pricing import (
     ZERO,
 )
 from ledger import rules
+from ledger.selectors import prepayment_carrying
 from ledger.services import journal_post
 from projects.models import Project
 
@@ -80,6 +81,13 @@ def _fund_apply(invoice: Invoice, *, today: dt.date, actor: Any, actor_label: st
             legal_entity=invoice.legal_entity,
             event=rules.FundApplied(
                 amount=amount,
+                carrying=prepayment_carrying(
+                    legal_entity=invoice.legal_entity,
+                    customer_id=invoice.customer_id,
+                    currency=invoice.currency,
+                    amount=amount,
+                    excluding_source=(invoice.kind, str(invoice.pk)),
+                ),
                 currency=invoice.currency,
                 fx_rate=invoice.fx_rate,
                 customer_id=invoice.customer_id,

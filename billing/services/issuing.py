@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.models import (
     Invoice,
     InvoiceKind,
+    InvoiceLine,
     InvoiceStatus,
     LineKind,
     MilestoneBilling,
@@ -34,7 +35,7 @@ from ledger.models import LegalEntity
 from ledger.outbox import integration_publish
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
-from projects.models import Milestone, MilestoneStatus
+from projects.models import DeferralRule, Milestone, MilestoneStatus
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.mail import mail_exists
@@ -84,25 +85,52 @@ def _parts(invoice: Invoice) -> tuple[rules.InvoicePart, ...]:
     nets into the time it caps. A milestone's revenue is deferred until it is reached."""
     lines = list(invoice.lines.all())
     reached = _milestones_reached(invoice)
-    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
     for ln in lines:
         kind = _PART_KIND.get(ln.kind, "services")
         flag = reached.get(ln.position, True) if kind == "milestone" else True
-        row = sums[(kind, ln.project_id, flag)]
+        deferred = _deferred(ln, reached=flag)
+        # A line without per-entry accruals (overage accrued at its period's end, a line from
+        # before them) relieves its WIP at the document's rate: its own part, so the time
+        # beside it still relieves exactly what its entries accrued.
+        legacy = kind == "time" and ln.accrued_functional is None and bool(ln.accrued)
+        row = sums[(kind, ln.project_id, flag, ln.revenue_role, deferred, legacy)]
         row[0] += ln.net
         row[1] += ln.tax
         row[2] += ln.accrued
+        if kind == "time":
+            row[3] = None if legacy else row[3] + (ln.accrued_functional or ZERO)
     return tuple(
         rules.InvoicePart(
             kind=kind,
             net=abs(net),
             tax=abs(tax),
             accrued=abs(accrued),
+            accrued_functional=abs(functional) if kind == "time" and functional is not None
+            else None,
             reached=flag,
             project_id=project_id,
+            revenue_role=role,
+            deferred=deferred,
         )
-        for (kind, project_id, flag), (net, tax, accrued) in sums.items()
-    )
+        for (kind, project_id, flag, role, deferred, _), (net, tax, accrued, functional)
+        in sums.items()
+    )  # fmt: skip
+
+
+def _deferred(line: InvoiceLine, *, reached: bool) -> bool | None:
+    """Whether a service item's line is deferred at issue (None: no item, the kind decides).
+    "service_period": deferred, and recognised over the line's service period by the daily
+    job (a line without one has nothing to spread over: revenue at issue); "on_milestone":
+    deferred until its milestone is reached; "none": revenue at issue."""
+    rule = line.deferral_rule
+    if not rule:
+        return None
+    if rule == DeferralRule.SERVICE_PERIOD:
+        return bool(line.service_start and line.service_end)
+    if rule == DeferralRule.ON_MILESTONE:
+        return line.kind == LineKind.MILESTONE and not reached
+    return False
 
 
 def _milestones_reached(invoice: Invoice) -> dict[int, bool]:
@@ -309,13 +337,14 @@ def milestone_reached_post(*, milestone: Any, on: dt.date, actor: Any, actor_lab
         .select_related("line__invoice__legal_entity")
         .first()
     )
-    if link is None:
-        return
+    if link is None or _deferred(link.line, reached=False) is False:
+        return  # not billed yet, or its revenue was booked at issue
     invoice = link.line.invoice
     journal_post(
         legal_entity=invoice.legal_entity,
         event=rules.MilestoneReached(
             amount=link.line.net,
+            revenue_role=link.line.revenue_role,
             currency=invoice.currency,
             fx_rate=invoice.fx_rate,
             customer_id=invoice.customer_id,

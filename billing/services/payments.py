@@ -40,7 +40,7 @@ from billing.services import gateway
 from billing.tasks import render_invoice_pdf
 from crm.models import Customer
 from ledger import rules
-from ledger.selectors import fx_rate_for, fx_rate_required
+from ledger.selectors import fx_rate_for, fx_rate_required, prepayment_carrying
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
@@ -227,7 +227,10 @@ def credit_apply(*, invoice: Invoice, actor: Any = None, actor_label: str = "") 
             event=rules.CustomerCreditApplied(
                 currency=locked.currency, fx_rate=locked.fx_rate, customer_id=locked.customer_id,
                 document=f"invoice:{locked.pk}", description=f"Credit applied to {locked.number}",
-                amount=amount,
+                amount=amount, carrying=prepayment_carrying(
+                    legal_entity=locked.legal_entity, customer_id=locked.customer_id,
+                    currency=locked.currency, amount=amount,
+                ),
             ),
             date=today, source_type="credit_use", source_id=use.pk, actor=actor,
             actor_label=actor_label,

@@ -7,6 +7,7 @@ Rounding rule (one, everywhere): see billing/models/invoices.py.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     DecimalField,
@@ -22,6 +23,7 @@ from billing.models import (
 )
 from crm.models import Customer, TaxTreatment
 from ledger.models import LegalEntity
+from projects.models import ServiceItem
 from psa.kernel.money import round_money
 
 ZERO = Decimal(0)
@@ -73,3 +75,15 @@ def invoice_totals_check(invoice: Invoice) -> bool:
         and (agg["sum_tax"] or ZERO) == invoice.tax_total
         and (agg["sum_gross"] or ZERO) == invoice.total
     )
+
+
+def line_accounting(item: ServiceItem | None) -> dict[str, Any]:
+    """A line that sells a service item keeps the item's accounting as it was when billed:
+    the revenue role it posts to and when (its deferral rule). InvoiceLine fields."""
+    if item is None:
+        return {}
+    return {
+        "service_item": item,
+        "revenue_role": item.revenue_account_role,
+        "deferral_rule": item.deferral_rule,
+    }

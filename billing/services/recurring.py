@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import (
@@ -35,7 +35,7 @@ from billing.models import (
 from billing.services.periods import fee_periods
 from ledger import rules
 from ledger.services import journal_post
-from projects.models import BillingModel
+from projects.models import BillingModel, DeferralRule
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.etag import etag_require
@@ -135,6 +135,11 @@ def recurring_fee_create(
     if end_date and end_date < start_date:
         raise errors.ValidationFailed(
             "The fee cannot end before it starts.", fields={"end_date": "Before the start."}
+        )
+    if service_item is not None and service_item.deferral_rule == DeferralRule.ON_MILESTONE:
+        raise errors.ValidationFailed(
+            "A recurring fee has no milestone to defer its revenue to.",
+            fields={"service_item": "Its deferral rule is for milestones."},
         )
     included = _optional(included_hours, "included_hours")
     overage = _optional(overage_rate, "overage_rate")
@@ -250,7 +255,9 @@ def usage_quantity_set(
 
 
 def lines_to_recognise(*, as_of: dt.date) -> list[int]:
-    """Recurring lines of standing invoices whose recognised total is behind ``as_of``."""
+    """Lines deferred over their service period (recurring fees, unless their service item
+    says otherwise, and any line whose service item says so) of standing invoices whose
+    recognised total is behind ``as_of``."""
     done = Subquery(
         Recognition.objects.filter(line=OuterRef("pk"))
         .values("line")
@@ -260,7 +267,8 @@ def lines_to_recognise(*, as_of: dt.date) -> list[int]:
     )
     return list(
         InvoiceLine.objects.filter(
-            kind=LineKind.RECURRING,
+            Q(kind=LineKind.RECURRING, deferral_rule__in=["", DeferralRule.SERVICE_PERIOD])
+            | Q(deferral_rule=DeferralRule.SERVICE_PERIOD, service_end__isnull=False),
             service_start__lte=as_of,
             invoice__kind=InvoiceKind.INVOICE,
             invoice__status__in=[
@@ -351,7 +359,11 @@ def _recognise_through(line: InvoiceLine, day: dt.date) -> Decimal:
             date=invoice.issue_date, event_name="revenue.accrual_invoiced", **post,
         )  # fmt: skip
     else:
-        journal_post(event=rules.RevenueRecognised(**common), date=day, **post)
+        journal_post(
+            event=rules.RevenueRecognised(**common, revenue_role=line.revenue_role),
+            date=day,
+            **post,
+        )
     return amount
 
 

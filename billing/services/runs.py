@@ -42,12 +42,13 @@ from billing.services.pricing import (
     ZERO,
     _reverse_charge_note,
     billing_settings,
+    line_accounting,
     price_line,
     tax_rates_for,
 )
 from crm.models import Customer
 from ledger.models import LegalEntity
-from projects.models import Project
+from projects.models import Project, ServiceItem
 from projects.selectors import entry_rate
 from psa.kernel.audit import audit_record
 from psa.kernel.locking import LockSpace, lock_keys
@@ -73,6 +74,7 @@ class PreviewLine:
     written_down_hours: Decimal = ZERO
     link: tuple = ()
     accrued: Decimal = ZERO
+    service_item_id: int | None = None
 
     @property
     def hours(self) -> Decimal:  # time lines: quantity is hours
@@ -249,6 +251,7 @@ def _build_preview(legal_entity: LegalEntity, candidates: list, *, unpriced: int
                 written_down_hours=c.written_down_hours,
                 link=c.link,
                 accrued=c.accrued,
+                service_item_id=c.service_item_id,
             )
         )
     return Preview(invoices=list(invoices.values()), unpriced_entries=unpriced)
@@ -329,9 +332,6 @@ def _hold_negative(invoices: list[Invoice], *, actor: Any, actor_label: str) -> 
     return held
 
 
-_ACCRUES = {LineKind.TIME}  # lines that credit the WIP their time accrued at approval
-
-
 def _write_drafts(
     legal_entity: LegalEntity, preview: Preview, run: BillingRun
 ) -> tuple[list[Invoice], dict[str, Any]]:
@@ -357,6 +357,9 @@ def _write_drafts(
         )
         for p in preview.invoices
     )
+    items = ServiceItem.objects.in_bulk(
+        {ln.service_item_id for p in preview.invoices for ln in p.lines} - {None}
+    )
     lines: list[InvoiceLine] = []
     specs: list[tuple[int, tuple]] = []
     for draft, p in zip(drafts, preview.invoices, strict=True):
@@ -374,10 +377,13 @@ def _write_drafts(
                     tax_rate=ln.tax_rate,
                     tax_rate_value=ln.tax_rate.rate if ln.tax_rate else ZERO,
                     tax=ln.tax,
-                    accrued=ln.net if ln.kind in _ACCRUES else ln.accrued,
+                    # Time: its entries' accruals, set when they are linked; overage: what
+                    # its period-end accrual posted and no line relieved yet.
+                    accrued=ln.accrued,
                     service_start=ln.service_start,
                     service_end=ln.service_end,
                     written_down_hours=ln.written_down_hours,
+                    **line_accounting(items.get(ln.service_item_id)),
                 )
             )
             specs.append((p.customer_id, ln.project_id, ln.link))
@@ -483,6 +489,23 @@ def _link_time(lines_by_key: dict[tuple[int, int, Decimal], int]) -> int:
             params,
         )
         linked = cur.rowcount
+        # A time line relieves exactly the WIP its entries accrued at approval, in both
+        # currencies; the difference to its net is a write-up or -down (rules.InvoicePart).
+        cur.execute(
+            """
+            UPDATE billing_invoiceline l
+               SET accrued = s.amount, accrued_functional = s.functional
+              FROM (SELECT b.line_id, coalesce(sum(t.accrued_amount), 0) AS amount,
+                           coalesce(sum(t.accrued_functional), 0) AS functional
+                      FROM billing_run_entries e
+                      JOIN billing_timeentrybilling b
+                        ON b.time_entry_id = e.id AND b.released_at IS NULL
+                      JOIN timesheets_timeentry t ON t.id = e.id
+                     GROUP BY b.line_id) s
+             WHERE l.id = s.line_id AND l.kind = %s
+            """,
+            [LineKind.TIME],
+        )
         time_entries_mark_billed(entries_table="billing_run_entries")
         cur.execute("DROP TABLE billing_run_entries")
     return linked

@@ -75,6 +75,8 @@ class Candidate:
     written_down_hours: Decimal = ZERO
     # Work in progress accrued for what the line bills (overage accrued at period end).
     accrued: Decimal = ZERO
+    # The product the line sells (milestones, recurring fees): its revenue role and deferral.
+    service_item_id: int | None = None
     # What the line bills: ("time", rate) | ("expense", id) | ("milestone", id)
     # | ("schedule", fee id, period start, part) | ("fund_top_up",)
     link: tuple = ()
@@ -251,6 +253,7 @@ def milestone_candidates(milestones: list) -> list[Candidate]:
             description=f"Milestone: {m.name}"[:300],
             quantity=Decimal(1),
             unit_price=m.amount,
+            service_item_id=m.service_item_id,
             link=("milestone", m.pk),
             sort=(m.planned_date, m.pk),
         )
@@ -340,6 +343,7 @@ def _fee_candidate(
         unit_price=price,
         service_start=start,
         service_end=end,
+        service_item_id=fee.service_item_id,
         link=("schedule", fee.pk, start, ScheduleBilling.PART_FEE),
         sort=(start, fee.pk),
     )

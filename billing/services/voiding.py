@@ -72,27 +72,7 @@ def invoice_void(
             reverse_charge_note=locked.reverse_charge_note,
             pay_token=secrets.token_urlsafe(24),
         )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(
-                invoice=credit,
-                position=ln.position,
-                kind=ln.kind,
-                description=f"Credit: {ln.description}"[:300],
-                project_id=ln.project_id,
-                quantity=-ln.quantity,
-                unit_price=ln.unit_price,
-                net=-ln.net,
-                tax_rate_id=ln.tax_rate_id,
-                tax_rate_value=ln.tax_rate_value,
-                tax=-ln.tax,
-                # A recurring fee's credit takes back what was recognised from revenue.
-                accrued=-recognised.get(ln.pk, ln.accrued),
-                service_start=ln.service_start,
-                service_end=ln.service_end,
-                written_down_hours=-ln.written_down_hours,
-            )
-            for ln in originals
-        )
+        _credit_lines(credit, originals, recognised)
         now = timezone.now()
         released = TimeEntryBilling.objects.filter(
             line__invoice=locked, released_at__isnull=True
@@ -180,6 +160,35 @@ def _prepayments_returned(
     if prepaid:
         invoice.amount_paid = Decimal(0)
         Invoice.objects.filter(pk=invoice.pk).update(amount_paid=0)
+
+
+def _credit_lines(credit: Invoice, originals: list[InvoiceLine], recognised: dict) -> None:
+    """The credit note's lines: the invoice's, negated, with the same accounting."""
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=credit,
+            position=ln.position,
+            kind=ln.kind,
+            description=f"Credit: {ln.description}"[:300],
+            project_id=ln.project_id,
+            quantity=-ln.quantity,
+            unit_price=ln.unit_price,
+            net=-ln.net,
+            tax_rate_id=ln.tax_rate_id,
+            tax_rate_value=ln.tax_rate_value,
+            tax=-ln.tax,
+            # A recurring fee's credit takes back what was recognised from revenue.
+            accrued=-recognised.get(ln.pk, ln.accrued),
+            accrued_functional=(None if ln.accrued_functional is None else -ln.accrued_functional),
+            service_item_id=ln.service_item_id,
+            revenue_role=ln.revenue_role,
+            deferral_rule=ln.deferral_rule,
+            service_start=ln.service_start,
+            service_end=ln.service_end,
+            written_down_hours=-ln.written_down_hours,
+        )
+        for ln in originals
+    )
 
 
 def _receivable_fx_settled(invoice: Invoice, *, credit: Invoice, actor: Any) -> None:

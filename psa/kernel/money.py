@@ -156,3 +156,26 @@ def money_text(amount: Decimal | int | str, currency: str, *, grouped: bool = Fa
     hold three decimals for every currency, so a value read back is 4500.000 GBP."""
     rounded = round_money(amount, currency)
     return f"{rounded:,}" if grouped else str(rounded)
+
+
+def allocate(total: Decimal, weights: list[Decimal], currency: str) -> list[Decimal]:
+    """Split ``total`` (already rounded to the currency) over ``weights`` in proportion, by the
+    largest-remainder method: every share is whole minor units and the shares sum to ``total``
+    exactly. Ties go to the earlier weight; zero total weight gives every share zero (a
+    non-zero total then cannot be split and is refused)."""
+    exp = exponent(currency)
+    units = int(to_decimal(total).scaleb(exp))
+    if Decimal(units) != to_decimal(total).scaleb(exp):
+        raise MoneyError(f"{total} {currency} has more decimals than the currency allows.")
+    weight = sum(weights, Decimal(0))
+    if not weight:
+        if units:
+            raise MoneyError("Cannot allocate an amount over weights that sum to zero.")
+        return [from_minor_units(0, currency) for _ in weights]
+    exact = [Decimal(units) * w / weight for w in weights]
+    floors = [int(x.to_integral_value(rounding="ROUND_FLOOR")) for x in exact]
+    left = units - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [from_minor_units(n, currency) for n in floors]

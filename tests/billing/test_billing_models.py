@@ -104,12 +104,12 @@ def test_a_capped_project_writes_the_excess_down_visibly_and_reports_its_hours(f
     assert write_down.written_down_hours == D("20.00")  # reported as unbilled-over-cap
     assert "capped at 6,000.00 GBP" in write_down.description
     assert (third.subtotal, third.total) == (D("2000.00"), D("2400.00"))
-    # Books: WIP is relieved at the 8,000 accrued (this time was approved without the
-    # approval service, so nothing accrued it: WIP shows the credit alone); the write-down
-    # comes off services revenue.
+    # Books: this time was approved without the approval service, so nothing accrued it and
+    # the invoices relieve no WIP (they relieve what each entry accrued); revenue is what was
+    # billed, the write-down off it.
     books_now = ledger(firm)
-    assert books_now["unbilled_revenue"] == D("-8000.00")
-    assert books_now["revenue_services"] == D("2000.00")
+    assert "unbilled_revenue" not in books_now
+    assert books_now["revenue_services"] == D("-6000.00")
     assert books_now["accounts_receivable"] == D("7200.00")
     # Capped for good: more time is written down entirely.
     week_of_time(erp, start=dt.date(2027, 1, 4))

@@ -53,6 +53,7 @@ from tests.billing.payment_fixtures import (  # noqa: F401
 )
 from tests.projects.factories import ProjectFactory, RateCardFactory
 from tests.timesheets.factories import TimeEntryFactory
+from timesheets.services.accrual import time_approved_accrue
 
 pytestmark = pytest.mark.django_db
 
@@ -85,10 +86,14 @@ def capped(customer, vat):
 
 
 def week_of_time(project, start):
-    for i in range(5):
+    """A week of approved time, its WIP accrued as approval does."""
+    entries = [
         TimeEntryFactory(
             project=project, date=start + dt.timedelta(days=i), hours=D("8"), status="approved"
         )
+        for i in range(5)
+    ]
+    time_approved_accrue(entry_ids=[e.pk for e in entries])
 
 
 def cycle_day(firm, period_end, capture):
@@ -148,15 +153,16 @@ def test_a_capped_run_of_zero_is_issued_and_settled_at_once_with_its_write_down_
     assert (zero_invoice.status, zero_invoice.amount_due) == (InvoiceStatus.PAID, D("0.00"))
     settled = AuditEvent.objects.get(action="invoice.settled", object_id=str(zero_invoice.pk))
     assert settled.reason == "Nothing to pay: the total is 0.00 GBP; settled at issue."
-    # Books: the invoice is posted (WIP relieved at 4,000 accrued, the write-down off revenue)
-    # and the receivable stays at 0 (the first invoice is paid).
+    # Books: the invoice is posted (WIP relieved at the 4,000 accrued, the write-down off
+    # revenue) and the receivable stays at 0 (the first invoice is paid). All the time accrued
+    # 8,000 of WIP and all of it was relieved; revenue is the 4,000 billed.
     assert JournalEntry.objects.filter(
         source_type="invoice", source_id=str(zero_invoice.pk)
     ).exists()
     books = balances_by_role(legal_entity=firm, as_of=DUE + dt.timedelta(days=60))
     assert books["accounts_receivable"] == D("0.00")
-    assert books["unbilled_revenue"] == D("-8000.00")
-    assert books["revenue_services"] == D("4000.00")
+    assert books["unbilled_revenue"] == D("0.00")
+    assert books["revenue_services"] == D("-4000.00")
 
 
 def test_a_zero_invoice_is_mailed_as_a_receipt_without_a_pay_link(zero_invoice):

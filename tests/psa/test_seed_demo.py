@@ -94,3 +94,35 @@ def test_the_demo_bills_every_billing_model_and_the_books_balance():
     for entity in LegalEntity.objects.all():
         rows = trial_balance(legal_entity=entity, as_of=TODAY)
         assert sum(r.debit for r in rows) == sum(r.credit for r in rows)
+
+
+def test_the_demos_wip_is_its_approved_unbilled_time_at_its_accrued_value():
+    """Every T&M project's WIP in the books is exactly the accrued value of its approved time
+    that no issued invoice billed yet: billed time left nothing behind (no 0.03 residues)."""
+    from django.db.models import Sum
+
+    from billing.models import TimeEntryBilling
+    from ledger.models import JournalLine, RoleMapping
+
+    seed(today=TODAY)
+    invoiced = TimeEntryBilling.objects.filter(
+        released_at__isnull=True, line__invoice__status__in=["issued", "partially_paid", "paid"]
+    ).values("time_entry_id")
+    wip_accounts = RoleMapping.objects.filter(role="unbilled_revenue").values("account_id")
+    checked = 0
+    for project in Project.objects.filter(billing_model="time_and_materials"):
+        books = (
+            JournalLine.objects.filter(
+                account_id__in=wip_accounts, project_id=project.pk
+            ).aggregate(s=Sum("debit") - Sum("credit"))["s"]
+            or 0
+        )
+        held = (
+            TimeEntry.objects.filter(project=project, status="approved", billable=True)
+            .exclude(pk__in=invoiced)
+            .aggregate(s=Sum("accrued_functional"))["s"]
+            or 0
+        )
+        assert books == held, project.code
+        checked += 1
+    assert checked

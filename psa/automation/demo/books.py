@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.db.models.functions import TruncWeek
 
@@ -26,6 +27,7 @@ from psa.automation.models import AutomationPolicy
 from psa.automation.policies import automation_policy_set
 from psa.kernel.money import round_money
 from timesheets.models import TimeEntry
+from timesheets.services.accrual import time_accrual_shares_record
 
 # Demo rates: functional units per one unit of the document currency.
 FX = {
@@ -62,7 +64,7 @@ def seed_books(report: Any, today: dt.date) -> None:
         )
         .annotate(week=TruncWeek("date"))
         .values("project_id", "week")
-        .annotate(amount=Sum(value))
+        .annotate(amount=Sum(value), ids=ArrayAgg("id"))
         .order_by("week", "project_id")
     )
     for row in weekly:
@@ -71,7 +73,7 @@ def seed_books(report: Any, today: dt.date) -> None:
         project = projects[row["project_id"]]
         entity = project.legal_entity
         amount = round_money(row["amount"], project.currency)
-        journal_post(
+        posted = journal_post(
             legal_entity=entity,
             event=rules.TimeApproved(
                 amount=amount, currency=project.currency,
@@ -84,6 +86,8 @@ def seed_books(report: Any, today: dt.date) -> None:
             source_id=f"{project.pk}:{row['week']}",
             actor_label="demo",
         )  # fmt: skip
+        # Each entry keeps its share, so billing relieves exactly this accrual.
+        time_accrual_shares_record(entry_ids=row["ids"], project=project, posted=posted)
     _billing_setup(report)
     _monthly_billing(report, today)
     _automation_on(entities)

@@ -1,259 +1,38 @@
-"""The posting-rules engine: a pure function from a business event to journal lines.
-
-``build_lines(event, functional_currency)`` touches no database, so a preview, a golden test and
-the real posting all run the same code. Rules speak in account *roles*; the service maps roles
-to each legal entity's accounts. Amounts in events are in the document's (transaction) currency,
-already rounded to its minor unit; each line is converted to the functional currency and rounded
-once (ROUND_HALF_UP), and whatever residual that leaves goes, deterministically, to one line on
-the ``rounding`` role. The defaults implement the posting-rules table of DOMAIN.md.
-
-Bump RULES_VERSION whenever a rule changes what it posts; every entry is stamped with it.
-"""
+"""Events to journal lines: the builder and the rule per event (``build_lines``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import ClassVar
 
+from ledger.rules.events import (
+    ONE,
+    ZERO,
+    CreditNoteIssued,
+    CustomerCreditApplied,
+    DisputeLost,
+    DisputeOpened,
+    DisputeWon,
+    Event,
+    FundApplied,
+    InvoiceIssued,
+    InvoicePart,
+    Line,
+    MilestoneReached,
+    PaymentReceived,
+    PayoutPaid,
+    PrepaymentReceived,
+    PrepaymentReturned,
+    ReceivableFxSettled,
+    RecurringRevenueAccrued,
+    RefundPaid,
+    RevenueRecognised,
+    RuleError,
+    TimeApproved,
+    WrittenOff,
+)
 from psa.kernel.money import round_money
-
-RULES_VERSION = "2026.12.1"
-ZERO = Decimal(0)
-ONE = Decimal(1)
-
-
-class RuleError(ValueError):
-    """The event cannot be posted as given (e.g. negative amounts, unbalanced parts)."""
-
-
-@dataclass(frozen=True)
-class Line:
-    role: str
-    debit: Decimal
-    credit: Decimal
-    amount_currency: Decimal  # signed, transaction currency (+ debit, - credit)
-    currency: str
-    fx_rate: Decimal
-    customer_id: int | None = None
-    project_id: int | None = None
-    person_id: int | None = None
-    document: str = ""
-    due_date: dt.date | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Event:
-    """Fields every event has: its currency and rate, and the dimensions of its lines."""
-
-    name: ClassVar[str] = ""
-    currency: str
-    fx_rate: Decimal = ONE  # functional units per one transaction unit
-    customer_id: int | None = None
-    project_id: int | None = None
-    person_id: int | None = None
-    document: str = ""
-    description: str = ""
-
-
-# --- events -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimeApproved(Event):
-    """Billable T&M time approved: accrue work in progress."""
-
-    name: ClassVar[str] = "time.approved"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class InvoicePart:
-    """One group of invoice lines with the same treatment.
-
-    kind: "time" (credits WIP at ``accrued``; the difference to ``net`` is a write-up or -down
-    of services revenue), "milestone" (``reached`` decides revenue or deferred revenue),
-    "recurring" (billed in advance: deferred; on a credit note ``accrued`` is the part already
-    recognised, which comes back out of recurring revenue instead), "prepayment" (a prepaid
-    fund top-up: a liability to the customer until drawn down), or "services" (expenses, usage,
-    overage, adjustments: services revenue). A part's ``net`` may be negative only for
-    "time" (a write-down to a cap nets into it).
-    """
-
-    kind: str
-    net: Decimal
-    tax: Decimal = ZERO
-    accrued: Decimal = ZERO
-    reached: bool = True
-    project_id: int | None = None
-    person_id: int | None = None
-
-
-@dataclass(frozen=True)
-class InvoiceIssued(Event):
-    name: ClassVar[str] = "invoice.issued"
-    parts: tuple[InvoicePart, ...] = ()
-    due_date: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class CreditNoteIssued(InvoiceIssued):
-    """The exact reverse of the invoice lines it credits (``parts`` as on the invoice)."""
-
-    name: ClassVar[str] = "credit_note.issued"
-
-
-@dataclass(frozen=True)
-class MilestoneReached(Event):
-    """A milestone invoiced before it was reached is now reached: deferred → revenue."""
-
-    name: ClassVar[str] = "milestone.reached"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class RevenueRecognised(Event):
-    """The recognition job moves a slice of a recurring fee from deferred to revenue."""
-
-    name: ClassVar[str] = "revenue.recognised"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class RecurringRevenueAccrued(Event):
-    """A recurring fee earned before its invoice was issued: revenue against unbilled revenue
-    in its period; ``invoiced``: moved to the deferred revenue the invoice credited."""
-
-    name: ClassVar[str] = "revenue.accrued"
-    amount: Decimal = ZERO
-    invoiced: bool = False
-
-
-@dataclass(frozen=True)
-class PrepaymentReceived(Event):
-    name: ClassVar[str] = "prepayment.received"
-    amount: Decimal = ZERO
-    via: str = "bank"  # or "stripe"
-
-
-@dataclass(frozen=True)
-class FundApplied(Event):
-    """A prepaid fund draws down against an invoice."""
-
-    name: ClassVar[str] = "fund.applied"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class PrepaymentReturned(Event):
-    """A void gives back what a fund or credit paid: the reverse of ``FundApplied``."""
-
-    name: ClassVar[str] = "prepayment.returned"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class PaymentReceived(Event):
-    """A customer paid a document, by card (with Stripe's fee) or bank transfer.
-
-    ``amount`` is what the customer paid; ``applied`` the part that settles the document
-    (the rest, an overpayment, becomes customer credit). ``receivable_rate`` is the rate the
-    receivable was booked at; if ``fx_rate`` differs, the difference is an FX gain or loss.
-    """
-
-    name: ClassVar[str] = "payment.received"
-    amount: Decimal = ZERO
-    fee: Decimal = ZERO
-    via: str = "bank"  # or "stripe"
-    applied: Decimal | None = None
-    receivable_rate: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class CustomerCreditApplied(Event):
-    name: ClassVar[str] = "credit.applied"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class PayoutPaid(Event):
-    name: ClassVar[str] = "payout.paid"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class RefundPaid(Event):
-    """Money returned to a customer, from a receivable (reopens it) or from their credit.
-
-    The cash leaves at ``fx_rate`` (the refund date's); the receivable or credit comes back at
-    ``carrying_rate``, the rate it was booked at (the invoice's, or the payment's for credit).
-    If they differ, the difference is a realised FX gain or loss.
-    """
-
-    name: ClassVar[str] = "refund.paid"
-    amount: Decimal = ZERO
-    via: str = "stripe"
-    from_credit: bool = False
-    carrying_rate: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class DisputeOpened(Event):
-    """A card payment was disputed: Stripe took the amount (and a dispute fee) back from the
-    balance. Booked as a chargeback loss until the dispute is won."""
-
-    name: ClassVar[str] = "dispute.opened"
-    amount: Decimal = ZERO
-    fee: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class DisputeWon(Event):
-    """The dispute was decided for us: the amount returns to the Stripe balance."""
-
-    name: ClassVar[str] = "dispute.won"
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class DisputeLost(Event):
-    """Decided against us: the invoice is owed again. The chargeback loss becomes a receivable
-    at ``receivable_rate`` (the loss left at ``fx_rate``: the difference is realised FX)."""
-
-    name: ClassVar[str] = "dispute.lost"
-    amount: Decimal = ZERO
-    receivable_rate: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ReceivableFxSettled(Event):
-    """A document's receivable is settled in its own currency but not in the functional one
-    (parts of it were valued at different rates): ``residual``, its functional debit balance,
-    leaves the receivable as a realised FX loss (positive) or gain (negative)."""
-
-    name: ClassVar[str] = "receivable.fx_settled"
-    residual: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class WrittenOff(Event):
-    name: ClassVar[str] = "receivable.written_off"
-    amount: Decimal = ZERO
-
-
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.name: cls
-    for cls in (
-        TimeApproved, InvoiceIssued, CreditNoteIssued, MilestoneReached, RevenueRecognised,
-        RecurringRevenueAccrued,
-        PrepaymentReceived, FundApplied, PrepaymentReturned, PaymentReceived,
-        CustomerCreditApplied, PayoutPaid,
-        RefundPaid, WrittenOff, DisputeOpened, DisputeWon, DisputeLost, ReceivableFxSettled,
-    )
-}  # fmt: skip
-
 
 # --- the builder ------------------------------------------------------------------------------
 
@@ -270,10 +49,14 @@ class _Builder:
         if amount:
             self.lines.append((role, amount, rate or self.event.fx_rate, None, meta))
 
+    def post_carrying(self, role: str, amount: Decimal, functional: Decimal, **meta) -> None:
+        """Like ``post``, but at a fixed functional amount (what the balance was booked at)."""
+        if amount or functional:
+            self.lines.append((role, amount, self.event.fx_rate, functional, meta))
+
     def post_functional(self, role: str, functional: Decimal, **meta) -> None:
         """A line that exists only in the functional currency (an FX difference)."""
-        if functional:
-            self.lines.append((role, ZERO, self.event.fx_rate, functional, meta))
+        self.post_carrying(role, ZERO, functional, **meta)
 
     def build(self) -> list[Line]:
         ev = self.event
@@ -341,18 +124,12 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
                 _positive(p.tax, p.accrued)
                 dims = {"project_id": p.project_id or event.project_id, "person_id": p.person_id}
                 if p.kind == "time":
-                    b.post("unbilled_revenue", -sign * p.accrued, **dims)
+                    _relieve_wip(b, p, sign, dims)
                     b.post("revenue_services", -sign * (p.net - p.accrued), **dims)
-                elif p.kind == "milestone":
-                    role = "revenue_fixed_fee" if p.reached else "deferred_revenue"
-                    b.post(role, -sign * p.net, **dims)
-                elif p.kind == "recurring":
-                    b.post("deferred_revenue", -sign * (p.net - p.accrued), **dims)
-                    b.post("revenue_recurring", -sign * p.accrued, **dims)
+                elif p.kind in _REVENUE:
+                    _revenue(b, p, sign, dims)
                 elif p.kind == "prepayment":
                     b.post("customer_prepayments", -sign * p.net, **dims)
-                elif p.kind == "services":
-                    b.post("revenue_services", -sign * p.net, **dims)
                 else:
                     raise RuleError(f"Unknown invoice part kind {p.kind!r}")
                 b.post("tax_payable", -sign * p.tax, **dims)
@@ -360,24 +137,22 @@ def build_lines(event: Event, functional_currency: str) -> list[Line]:
             _positive(amount)
             b.post("unbilled_revenue", amount)
             b.post("revenue_services", -amount)
-        case MilestoneReached(amount=amount):
+        case MilestoneReached(amount=amount, revenue_role=role):
             _positive(amount)
             b.post("deferred_revenue", amount)
-            b.post("revenue_fixed_fee", -amount)
-        case RevenueRecognised(amount=amount):
+            b.post(role or "revenue_fixed_fee", -amount)
+        case RevenueRecognised(amount=amount, revenue_role=role):
             _positive(amount)
             b.post("deferred_revenue", amount)
-            b.post("revenue_recurring", -amount)
+            b.post(role or "revenue_recurring", -amount)
         case RecurringRevenueAccrued() | PrepaymentReturned():
             _debit_credit(b, event)
         case PrepaymentReceived(amount=amount, via=via):
             _positive(amount)
             b.post(_cash_role(via), amount)
             b.post("customer_prepayments", -amount)
-        case FundApplied(amount=amount) | CustomerCreditApplied(amount=amount):
-            _positive(amount)
-            b.post("customer_prepayments", amount)
-            b.post("accounts_receivable", -amount)
+        case FundApplied() | CustomerCreditApplied():
+            _prepayment_applied(b, event.amount, event.carrying)
         case PaymentReceived():
             _payment(b, event)
         case PayoutPaid(amount=amount):
@@ -420,6 +195,52 @@ def _debit_credit(b: _Builder, ev: RecurringRevenueAccrued | PrepaymentReturned)
         debit, credit = "unbilled_revenue", "revenue_recurring"
     b.post(debit, ev.amount)
     b.post(credit, -ev.amount)
+
+
+# kind → (revenue role, deferred at issue: None for a milestone, deferred until reached)
+_REVENUE = {"milestone": ("revenue_fixed_fee", None), "recurring": ("revenue_recurring", True),
+            "services": ("revenue_services", False)}  # fmt: skip
+
+
+def _revenue(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
+    """Revenue at issue, or deferred (recognised later: over the service period, or when the
+    milestone is reached); ``accrued``: the part already recognised (on a credit note)."""
+    role, deferred = _REVENUE[p.kind]
+    role = p.revenue_role or role
+    deferred = p.deferred if p.deferred is not None else deferred
+    deferred = (not p.reached) if deferred is None else deferred
+    if deferred:
+        b.post("deferred_revenue", -sign * (p.net - p.accrued), **dims)
+        b.post(role, -sign * p.accrued, **dims)
+    else:
+        b.post(role, -sign * p.net, **dims)
+
+
+def _relieve_wip(b: _Builder, p: InvoicePart, sign: int, dims: dict) -> None:
+    """Credit WIP (debit it, on a credit note) at exactly its accrued functional value, so WIP
+    clears to zero; the difference to it at the document's rate is realised FX."""
+    if p.accrued_functional is None:
+        b.post("unbilled_revenue", -sign * p.accrued, **dims)
+        return
+    _positive(p.accrued_functional)
+    b.post_carrying("unbilled_revenue", -sign * p.accrued, -sign * p.accrued_functional, **dims)
+    at_rate = round_money(p.accrued * b.event.fx_rate, b.functional)
+    b.post_functional(
+        "fx_gain_loss", sign * (p.accrued_functional - at_rate), description="FX on WIP", **dims
+    )
+
+
+def _prepayment_applied(b: _Builder, amount: Decimal, carrying: Decimal | None) -> None:
+    _positive(amount)
+    b.post("accounts_receivable", -amount)
+    if carrying is None:
+        b.post("customer_prepayments", amount)
+        return
+    _positive(carrying)
+    b.post_carrying("customer_prepayments", amount, carrying)
+    # Receivable out at the invoice's rate, prepayment at its own: the difference is FX.
+    at_rate = round_money(amount * b.event.fx_rate, b.functional)
+    b.post_functional("fx_gain_loss", at_rate - carrying, description="FX difference")
 
 
 def _cash_role(via: str) -> str:
