@@ -34,7 +34,11 @@ from projects.models import (
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateField,
+    DateFilter,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     SlugRelated,
     UpdatedSinceFilterSet,
     role_permission,
@@ -58,7 +62,7 @@ def _project(request: Request, code: str) -> Project:
 # --- projects -----------------------------------------------------------------------------
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     legal_entity = serializers.CharField(source="legal_entity.code", read_only=True)
     manager = serializers.EmailField(source="manager.email", read_only=True)
@@ -74,10 +78,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProjectChangeIn(serializers.Serializer):
+class ProjectChangeIn(Serializer):
     name = serializers.CharField(max_length=200, required=False)
     status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False)
-    end_date = serializers.DateField(required=False, allow_null=True)
+    end_date = DateField(required=False, allow_null=True)
     budget_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
     )
@@ -87,12 +91,12 @@ class ProjectChangeIn(serializers.Serializer):
     allow_all_users = serializers.BooleanField(required=False)
 
 
-class ProjectCreateIn(serializers.Serializer):
+class ProjectCreateIn(Serializer):
     template = SlugRelated(slug_field="code", queryset=ProjectTemplate.objects.filter(active=True))
     customer = serializers.IntegerField(min_value=1)
     code = serializers.SlugField(max_length=30)
     name = serializers.CharField(max_length=200)
-    start_date = serializers.DateField()
+    start_date = DateField()
     manager = SlugRelated(
         slug_field="email",
         queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
@@ -109,8 +113,8 @@ class ProjectCreateIn(serializers.Serializer):
 class ProjectFilter(UpdatedSinceFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     manager = django_filters.CharFilter(field_name="manager__email", lookup_expr="iexact")
-    start_after = django_filters.DateFilter("start_date", lookup_expr="gte")
-    start_before = django_filters.DateFilter("start_date", lookup_expr="lte")
+    start_after = DateFilter("start_date", lookup_expr="gte")
+    start_before = DateFilter("start_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(
         fields=("code", "name", "start_date", "end_date", "updated_at", "id")
     )
@@ -167,7 +171,7 @@ class ProjectDetail(ProjectApi, ETagDetailView):
 # --- tasks and assignments ----------------------------------------------------------------
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     class Meta:
         model = Task
         fields = ["id", "name", "billable", "active"]
@@ -194,7 +198,7 @@ class TaskList(ProjectApi, generics.ListAPIView):
         return _project(self.request, self.kwargs["code"]).tasks.order_by("name", "id")
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email", read_only=True)
     person_name = serializers.CharField(source="person.get_full_name", read_only=True)
 
@@ -204,7 +208,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssignmentIn(serializers.Serializer):
+class AssignmentIn(Serializer):
     person = SlugRelated(slug_field="email", queryset=User.objects.filter(is_active=True))
     role = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     planned_hours = serializers.DecimalField(
@@ -244,7 +248,7 @@ class AssignmentListCreate(ProjectApi, generics.ListAPIView):
 # --- rates --------------------------------------------------------------------------------
 
 
-class RateSerializer(serializers.ModelSerializer):
+class RateSerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email", default=None, allow_null=True)
 
     class Meta:
@@ -254,9 +258,9 @@ class RateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RateIn(serializers.Serializer):
+class RateIn(Serializer):
     rate = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    effective_from = serializers.DateField()
+    effective_from = DateField()
     person = SlugRelated(
         slug_field="email", queryset=User.objects.filter(is_active=True), required=False,
         allow_null=True, help_text="A rate for this person on the project.",
@@ -268,7 +272,7 @@ class RateIn(serializers.Serializer):
 
 
 class RateFilter(django_filters.FilterSet):
-    in_force_on = django_filters.DateFilter(method="filter_in_force_on")
+    in_force_on = DateFilter(method="filter_in_force_on")
     ordering = django_filters.OrderingFilter(fields=("effective_from", "level", "id"))
 
     class Meta:
@@ -310,7 +314,7 @@ class RateListCreate(ProjectApi, generics.ListAPIView):
 # --- milestones ---------------------------------------------------------------------------
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(ModelSerializer):
     project = serializers.CharField(source="project.code", read_only=True)
     service_item = serializers.CharField(
         source="service_item.code", default=None, allow_null=True, read_only=True
@@ -323,16 +327,16 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MilestoneChangeIn(serializers.Serializer):
+class MilestoneChangeIn(Serializer):
     name = serializers.CharField(max_length=200, required=False)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    planned_date = serializers.DateField(required=False)
+    planned_date = DateField(required=False)
 
 
 class MilestoneFilter(UpdatedSinceFilterSet):
     project = django_filters.CharFilter(field_name="project__code")
-    planned_after = django_filters.DateFilter("planned_date", lookup_expr="gte")
-    planned_before = django_filters.DateFilter("planned_date", lookup_expr="lte")
+    planned_after = DateFilter("planned_date", lookup_expr="gte")
+    planned_before = DateFilter("planned_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=("planned_date", "amount", "updated_at", "id"))
 
     class Meta:
@@ -403,7 +407,7 @@ class MilestoneReach(ProjectApi, generics.GenericAPIView):
 # --- service items ------------------------------------------------------------------------
 
 
-class ServiceItemSerializer(serializers.ModelSerializer):
+class ServiceItemSerializer(ModelSerializer):
     class Meta:
         model = ServiceItem
         fields = ["id", "code", "name", "revenue_account_role", "deferral_rule", "tax_category",

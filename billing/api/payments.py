@@ -18,7 +18,7 @@ from billing.selectors import invoice_get_for_user, invoice_list_visible_to
 from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
 from billing.services import collect, payments, refunds
 from psa.kernel import errors
-from psa.kernel.api import role_permission
+from psa.kernel.api import DateField, ModelSerializer, Serializer, role_permission
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
@@ -29,7 +29,7 @@ def _payments_visible_to(user: object):
     return payment_list_visible_to(user)
 
 
-class PaymentOut(serializers.ModelSerializer):
+class PaymentOut(ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number")
     customer = serializers.CharField(source="customer.name")
 
@@ -40,36 +40,36 @@ class PaymentOut(serializers.ModelSerializer):
                   "created_at"]  # fmt: skip
 
 
-class PaymentIn(serializers.Serializer):
+class PaymentIn(Serializer):
     invoice = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    received_on = serializers.DateField(required=False)
+    received_on = DateField(operational=True, required=False)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class RefundIn(serializers.Serializer):
+class RefundIn(Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class RefundOut(serializers.ModelSerializer):
+class RefundOut(ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "payment", "amount", "status", "via", "stripe_refund_id", "reason",
                   "external", "created_at"]  # fmt: skip
 
 
-class WriteOffIn(serializers.Serializer):
+class WriteOffIn(Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class WriteOffOut(serializers.ModelSerializer):
+class WriteOffOut(ModelSerializer):
     class Meta:
         model = WriteOff
         fields = ["id", "invoice", "amount", "reason", "created_at"]
 
 
-class AttemptOut(serializers.ModelSerializer):
+class AttemptOut(ModelSerializer):
     class Meta:
         model = PaymentAttempt
         fields = ["id", "invoice", "number", "kind", "status", "amount", "currency",

@@ -15,19 +15,19 @@ from rest_framework.views import APIView
 
 from billing.models import RecurringFee, UsageQuantity
 from billing.services import recurring
-from psa.kernel.api import role_permission
+from psa.kernel.api import ModelSerializer, Serializer, role_permission
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 
 
-class UsageSerializer(serializers.ModelSerializer):
+class UsageSerializer(ModelSerializer):
     class Meta:
         model = UsageQuantity
         fields = ["period_start", "quantity", "updated_at"]
 
 
-class FeeSerializer(serializers.ModelSerializer):
+class FeeSerializer(ModelSerializer):
     usage = UsageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -37,7 +37,7 @@ class FeeSerializer(serializers.ModelSerializer):
                   "updated_at", "usage"]  # fmt: skip
 
 
-class UsageIn(serializers.Serializer):
+class UsageIn(Serializer):
     quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 

@@ -15,9 +15,11 @@ from rest_framework.views import APIView
 
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateTimeFilter,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     UpdatedSinceFilterSet,
-    UtcDateTimeFilter,
     if_match_schema,
 )
 from psa.kernel.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -30,7 +32,7 @@ from psa.kernel.webhooks import (
 )
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(ModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = ["id", "url", "events", "description", "is_active", "created_at", "updated_at"]
@@ -41,13 +43,13 @@ class SubscriptionCreated(SubscriptionSerializer):
         fields = [*SubscriptionSerializer.Meta.fields, "secret"]
 
 
-class SubscribeIn(serializers.Serializer):
+class SubscribeIn(Serializer):
     url = serializers.URLField(max_length=500)
     events = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
     description = serializers.CharField(max_length=200, required=False, default="")
 
 
-class SubscriptionUpdateIn(serializers.Serializer):
+class SubscriptionUpdateIn(Serializer):
     url = serializers.URLField(max_length=500, required=False)
     events = serializers.ListField(
         child=serializers.CharField(max_length=40), min_length=1, required=False
@@ -65,13 +67,13 @@ class SubscriptionFilter(UpdatedSinceFilterSet):
         fields = ["is_active"]
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["at", "status_code", "error", "duration_ms"]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(ModelSerializer):
     log = AttemptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -80,7 +82,7 @@ class DeliverySerializer(serializers.ModelSerializer):
                   "last_error", "created_at", "delivered_at", "payload", "log"]  # fmt: skip
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(Serializer):
     type = serializers.CharField()
     description = serializers.CharField()
 
@@ -133,7 +135,7 @@ class SubscriptionDetail(WebhookApi, ETagDetailView):
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    created_after = UtcDateTimeFilter("created_at", lookup_expr="gte")
+    created_after = DateTimeFilter("created_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=("created_at", "id"))
 
     class Meta:

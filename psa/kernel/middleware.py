@@ -6,13 +6,15 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from psa.kernel import correlation, errors
-from psa.kernel.models import IdempotencyRecord
+from psa.kernel.models import ApiToken, IdempotencyRecord
 
 HEADER = "X-Request-ID"
 
@@ -58,6 +60,41 @@ class DomainErrorMiddleware:
         return render(request, template, {"error": exc}, status=exc.status)
 
 
+TOO_LARGE = {
+    "error": {
+        "code": "request_too_large",
+        "message": "The request body is too large.",
+        "fields": {},
+    }
+}
+
+
+def _body_limit(request: HttpRequest) -> int:
+    """The largest body the API takes: a receipt upload (multipart) may carry a file up to
+    ``API_MAX_UPLOAD_BYTES``; everything else is JSON of at most DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    if request.content_type == "multipart/form-data":
+        return settings.API_MAX_UPLOAD_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
+
+
+class ApiBodyLimitMiddleware:
+    """A body too large for the API is a JSON 413 before anything reads it (Django would
+    answer its HTML 400 page). First in the chain, so nothing else reads it either."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > _body_limit(request):
+                return JsonResponse(TOO_LARGE, status=413)
+        return self.get_response(request)
+
+
 class IdempotencyMiddleware:
     """``Idempotency-Key`` on API POSTs: the first response is stored and replayed for 24 h.
 
@@ -65,7 +102,14 @@ class IdempotencyMiddleware:
     first is still running gets 409 with Retry-After; the same key with a different request
     gets 422. Server errors (5xx) are not stored: the transaction rolled back, nothing was
     written, and the client may retry with the same key.
+
+    Only an authenticated and authorised request keeps its key: an invalid, expired or revoked
+    token never claims one, and a 401, 403 or 429 answer frees the key again, so a request
+    refused before it ran (a missing scope, a throttle) never poisons the key for the retry
+    that is allowed to run.
     """
+
+    NOT_RUN = frozenset({401, 403, 429})
 
     TTL = dt.timedelta(hours=24)
 
@@ -82,9 +126,11 @@ class IdempotencyMiddleware:
         if len(key) > 255:
             return _api_error(400, "idempotency_key_invalid", "Idempotency-Key is too long.",
                               {"Idempotency-Key": ["At most 255 characters."]})  # fmt: skip
-        fingerprint = hashlib.sha256(
-            b"POST " + request.path.encode() + b"\n" + request.body
-        ).hexdigest()
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return JsonResponse(TOO_LARGE, status=413)
+        fingerprint = hashlib.sha256(b"POST " + request.path.encode() + b"\n" + body).hexdigest()
         now = timezone.now()
         record, replay = _claim_key(owner, key, fingerprint, now)
         if replay is not None:
@@ -96,7 +142,11 @@ class IdempotencyMiddleware:
         finally:
             if not answered:  # the view raised: free the key (the error propagates as it was)
                 IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        if response.status_code >= 500 or getattr(response, "streaming", False):
+        if (
+            response.status_code >= 500
+            or response.status_code in self.NOT_RUN
+            or getattr(response, "streaming", False)
+        ):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(
@@ -115,7 +165,12 @@ def _idempotency_owner(request: HttpRequest) -> str | None:
         # while the settings import it.
         from psa.kernel.services import token_hash
 
-        return f"token:{token_hash(header[7:].strip())[:32]}"
+        digest = token_hash(header[7:].strip())
+        usable = ApiToken.objects.usable(timezone.now()).filter(
+            token_hash=digest, user__is_active=True
+        )
+        # A token that does not authenticate claims no key: authentication will refuse it.
+        return f"token:{digest[:32]}" if usable.exists() else None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

@@ -16,6 +16,8 @@ from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     UpdatedSinceFilterSet,
     if_match_schema,
 )
@@ -24,7 +26,7 @@ from timesheets.api.common import Approvers
 from timesheets.models import ApprovalPolicy
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
 
     class Meta:
@@ -36,7 +38,7 @@ class PolicySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PolicyChangeIn(serializers.Serializer):
+class PolicyChangeIn(Serializer):
     enabled = serializers.BooleanField(required=False)
     max_hours_per_day = serializers.DecimalField(
         max_digits=4, decimal_places=2, min_value=0, required=False, allow_null=True
