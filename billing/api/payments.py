@@ -6,6 +6,8 @@ Every view delegates to the services in billing.services.payments / billing.serv
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -42,13 +44,13 @@ class PaymentOut(ModelSerializer):
 
 class PaymentIn(Serializer):
     invoice = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     received_on = DateField(operational=True, required=False)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class RefundIn(Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 

@@ -142,11 +142,13 @@ class ContactCreateIn(ContactChangeIn):
 
 
 class ContactFilter(UpdatedSinceFilterSet):
+    # An id, not a choice: a customer you cannot see (or that does not exist) lists nothing.
+    customer = django_filters.NumberFilter(field_name="customer_id")
     ordering = django_filters.OrderingFilter(fields=("name", "updated_at", "id"))
 
     class Meta:
         model = Contact
-        fields = ["customer", "is_billing_contact"]
+        fields = ["is_billing_contact"]
 
 
 class ContactListCreate(generics.ListAPIView):

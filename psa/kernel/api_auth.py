@@ -28,8 +28,19 @@ class TokenAuthScheme(OpenApiAuthenticationExtension):
 
 
 class Pagination(pagination.PageNumberPagination):
+    """Page numbers; a ``page_size`` that is not a whole number from 1 to 500 is a 400 naming
+    it (DRF would silently use the default)."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int | None:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return super().get_page_size(request)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

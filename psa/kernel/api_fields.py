@@ -20,6 +20,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db import models
+from django.http import QueryDict
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -127,19 +128,45 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
 # No docstrings on these bases: drf-spectacular would show them as every schema's description.
 
 
-# Refuses a field it does not know (and one it only reads) with a 400 naming it.
+def _json_type_ok(field: serializers.Field, value: Any) -> bool:
+    """Whether a JSON value has the type the schema states for the field (DRF would coerce
+    ``"false"`` to False and ``0`` to ``"0"``, accepting what the schema forbids)."""
+    if value is None or isinstance(field, serializers.MultipleChoiceField):
+        return True
+    if isinstance(field, serializers.BooleanField):
+        return isinstance(value, bool)
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        return isinstance(value, int) and not isinstance(value, bool)
+    text = (
+        serializers.CharField,
+        serializers.DateField,
+        serializers.DateTimeField,
+        serializers.DecimalField,
+        serializers.SlugRelatedField,
+        serializers.ChoiceField,
+    )
+    if isinstance(field, text):
+        return isinstance(value, str)
+    return True
+
+
+# Refuses a field it does not know (and one it only reads) with a 400 naming it; in a JSON
+# body, a value of another type than the schema states (a form sends only text).
 class StrictMixin:
     fields: dict[str, serializers.Field]
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             problems: dict[str, list[str]] = {}
+            is_json = not isinstance(data, QueryDict)
             for name in sorted(map(str, data)):
                 field = self.fields.get(name)
                 if field is None:
                     problems[name] = ["Unknown field."]
                 elif field.read_only:
                     problems[name] = ["Read-only: it cannot be set."]
+                elif is_json and not _json_type_ok(field, data[name]):
+                    problems[name] = ["Incorrect type."]
             if problems:
                 raise serializers.ValidationError(problems)
         return super().to_internal_value(data)  # type: ignore[misc]

@@ -42,6 +42,8 @@ ERROR_SCHEMAS = {
         "required": ["error"],
     },
 }
+# What psa.kernel.api_auth.Pagination accepts.
+PAGING = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": 500}}
 DESCRIPTIONS = {
     "400": "The input is invalid; `fields` names each offending field.",
     "401": "No valid credentials: an API token or a session.",
@@ -115,6 +117,8 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
                     responses[str(code)] = _error_response(code)
             for media in op.get("requestBody", {}).get("content", {}).values():
                 _close_schema(schemas, media.get("schema", {}), closed)
+            for param in op.get("parameters", []):
+                param["schema"].update(PAGING.get(param["name"], {}))
     return result
 
 
@@ -142,9 +146,15 @@ class AutoSchema(openapi.AutoSchema):
 
 
 def _decimal_pattern(field: Any) -> str:
+    """What DRF parses for this DecimalField: at most its digits, no sign where negatives are
+    refused, and a non-zero digit where the minimum is above zero."""
     whole = field.max_whole_digits if field.max_whole_digits is not None else 20
     places = field.decimal_places if field.decimal_places is not None else 10
-    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    low = field.min_value
+    if low is not None and low > 0 and whole > 0 and places > 0:
+        tiny = "|".join(rf"0{{{k}}}[1-9]\d{{0,{places - 1 - k}}}" for k in range(places))
+        return rf"^([1-9]\d{{0,{whole - 1}}}(\.\d{{0,{places}}})?|0?\.({tiny}))$"
+    sign = "" if low is not None and low >= 0 else "-?"
     if whole == 0:
         return rf"^{sign}0?\.\d{{1,{places}}}$"
     if places == 0:

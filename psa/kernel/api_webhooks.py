@@ -45,14 +45,16 @@ class SubscriptionCreated(SubscriptionSerializer):
 
 class SubscribeIn(Serializer):
     url = serializers.URLField(max_length=500)
-    events = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(EVENTS)), min_length=1
+    )
     description = serializers.CharField(max_length=200, required=False, default="")
 
 
 class SubscriptionUpdateIn(Serializer):
     url = serializers.URLField(max_length=500, required=False)
     events = serializers.ListField(
-        child=serializers.CharField(max_length=40), min_length=1, required=False
+        child=serializers.ChoiceField(choices=sorted(EVENTS)), min_length=1, required=False
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)

@@ -77,22 +77,43 @@ def _body_limit(request: HttpRequest) -> int:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
 
 
-class ApiBodyLimitMiddleware:
-    """A body too large for the API is a JSON 413 before anything reads it (Django would
-    answer its HTML 400 page). First in the chain, so nothing else reads it either."""
+class ApiEdgeMiddleware:
+    """The API's edge, first in the chain:
+
+    * a body too large is a JSON 413 before anything reads it (Django would answer its HTML
+      400 page);
+    * a query parameter given empty (``?as_of=``) is a 400 naming it, not silently ignored;
+    * any error the API answers is JSON in the one shape, also those Django answers before a
+      view runs (an id that is not a number misses the URL patterns: Django's HTML 404).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > _body_limit(request):
-                return JsonResponse(TOO_LARGE, status=413)
-        return self.get_response(request)
+        if not request.path.startswith("/api/") or request.path.startswith("/api/v1/schema/"):
+            return self.get_response(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > _body_limit(request):
+            return JsonResponse(TOO_LARGE, status=413)
+        empty = sorted(
+            name for name, values in request.GET.lists() if any(not v.strip() for v in values)
+        )
+        if empty:
+            message = f"{empty[0]}: give a value or leave it out."
+            return _api_error(400, "validation_failed", message,
+                              {name: ["Empty."] for name in empty})  # fmt: skip
+        response = self.get_response(request)
+        if response.status_code >= 400 and "json" not in response.get("Content-Type", ""):
+            return _api_error(response.status_code, _CODES.get(response.status_code, "error"),
+                              response.reason_phrase or "Error.")  # fmt: skip
+        return response
+
+
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
 
 
 class IdempotencyMiddleware:

@@ -58,7 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "psa.kernel.middleware.CorrelationIdMiddleware",
-    "psa.kernel.middleware.ApiBodyLimitMiddleware",
+    "psa.kernel.middleware.ApiEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -224,6 +224,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["psa.kernel.api_fields.OrderingGuard"],
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["psa.kernel.renderers.JSONRenderer"],
+    # JSON is the one request body (the receipt upload takes multipart: its own view).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "psa.kernel.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "psa.kernel.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,

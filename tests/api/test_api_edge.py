@@ -238,3 +238,40 @@ def test_a_one_person_firm_may_allow_self_approval(settings, admin_user):
     response = as_user(admin_user).post("/api/v1/time/weeks/approve/", body, format="json")
     assert response.status_code == 200, response.content
     assert TimeEntry.objects.get(pk=entry.pk).status == "approved"
+
+
+# --- what schemathesis found: the edge answers JSON, and as the schema says --------------------
+
+
+def test_an_id_that_misses_the_url_patterns_is_a_json_404(finance):
+    response = as_user(finance).get("/api/v1/crm/customers/null,null/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_empty_query_parameter_or_a_bad_page_size_is_a_400(finance, uk):
+    client = as_user(finance)
+    _refused(client.get("/api/v1/ledger/uk/reports/ar-aging/?as_of="), "as_of")
+    _refused(client.get("/api/v1/crm/customers/?updated_since="), "updated_since")
+    for size in ("abc", "0", "501"):
+        _refused(client.get("/api/v1/payments/", {"page_size": size}), "page_size")
+    assert client.get("/api/v1/payments/", {"page_size": "500"}).status_code == 200
+
+
+def test_a_json_value_of_the_wrong_type_is_a_400_and_a_form_body_a_415(finance, uk):
+    client = as_user(finance)
+    customer = CustomerFactory(legal_entity=uk, is_active=True)
+    url = f"/api/v1/crm/customers/{customer.pk}/"
+    _refused(client.patch(url, {"is_active": "false"}, format="json"), "is_active")
+    _refused(client.patch(url, {"name": 0}, format="json"), "name")
+    _refused(client.patch(url, {"payment_terms_days": "30"}, format="json"), "payment_terms_days")
+    assert client.patch(url, {"is_active": "false"}, format="multipart").status_code == 415
+    assert Customer.objects.get(pk=customer.pk).is_active
+
+
+def test_a_lead_whose_domain_is_longer_than_any_real_one_is_recorded(finance, uk):
+    email = "a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "." + "e" * 20 + ".com"
+    body = {"legal_entity": "uk", "name": "Ann", "email": email}
+    response = as_user(finance).post("/api/v1/crm/leads/", body, format="json")
+    assert response.status_code in (200, 201), response.content

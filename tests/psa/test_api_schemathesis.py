@@ -71,6 +71,8 @@ def _fuzz(live_server, finance, tmp_path, *, examples: int) -> None:
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)  # the full report
+    if os.environ.get("SCHEMATHESIS_REPORT"):  # keep it where you can read it
+        Path(os.environ["SCHEMATHESIS_REPORT"]).write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     print(result.stdout[-3000:])  # noqa: T201 - shown with -s or on failure
     assert "passed" in result.stdout.lower()

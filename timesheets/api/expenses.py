@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -49,7 +50,9 @@ class OptionalBoolean(serializers.BooleanField):
 
 class ExpenseChangeIn(Serializer):
     date = DateField(operational=True, required=False)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     category = serializers.ChoiceField(choices=ExpenseCategory.choices, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -62,7 +65,7 @@ class ExpenseChangeIn(Serializer):
 class ExpenseCreateIn(ExpenseChangeIn):
     project = serializers.SlugField(max_length=30, help_text="The project's code.")
     date = DateField(operational=True)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     currency = serializers.CharField(
         max_length=3, min_length=3, required=False, help_text="Default: the project's."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -41,10 +42,10 @@ class PolicySerializer(ModelSerializer):
 class PolicyChangeIn(Serializer):
     enabled = serializers.BooleanField(required=False)
     max_hours_per_day = serializers.DecimalField(
-        max_digits=4, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=4, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )
     max_hours_per_week = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=5, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )
     note_required = serializers.BooleanField(required=False)
     project_must_be_active = serializers.BooleanField(required=False)
