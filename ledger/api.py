@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
 from psa.kernel.api import DateField, ModelSerializer, QuerySerializer, Serializer, role_permission
+from psa.kernel.api_auth import StrictPageSize
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
@@ -188,7 +189,7 @@ class AccountList(generics.ListAPIView):
         return Account.objects.filter(legal_entity=_entity(self.kwargs["code"])).order_by("code")
 
 
-class EntryPagination(CursorPagination):
+class EntryPagination(StrictPageSize, CursorPagination):
     ordering = ("-id",)
     page_size = 100
     page_size_query_param = "page_size"
@@ -205,7 +206,7 @@ class ManualLineIn(Serializer):
 
 
 class ManualEntryIn(Serializer):
-    date = DateField()
+    date = DateField(operational=True)
     memo = serializers.CharField(max_length=300)
     lines = ManualLineIn(many=True, allow_empty=False, max_length=200)
 

@@ -37,6 +37,7 @@ from psa.kernel.api import (
     DateField,
     DateFilter,
     ETagDetailView,
+    FilterSet,
     ModelSerializer,
     Serializer,
     SlugRelated,
@@ -177,7 +178,7 @@ class TaskSerializer(ModelSerializer):
         fields = ["id", "name", "billable", "active"]
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(FilterSet):
     ordering = django_filters.OrderingFilter(fields=("name", "id"))
 
     class Meta:
@@ -271,7 +272,7 @@ class RateIn(Serializer):
     )  # fmt: skip
 
 
-class RateFilter(django_filters.FilterSet):
+class RateFilter(FilterSet):
     in_force_on = DateFilter(method="filter_in_force_on")
     ordering = django_filters.OrderingFilter(fields=("effective_from", "level", "id"))
 
@@ -414,7 +415,7 @@ class ServiceItemSerializer(ModelSerializer):
                   "active"]  # fmt: skip
 
 
-class ServiceItemFilter(django_filters.FilterSet):
+class ServiceItemFilter(FilterSet):
     ordering = django_filters.OrderingFilter(fields=("code", "name", "id"))
 
     class Meta:

@@ -38,6 +38,7 @@ from psa.kernel.api import (
     DateFilter,
     ErrorSerializer,
     ETagMixin,
+    FilterSet,
     JSONRenderer,
     ModelSerializer,
     QuerySerializer,
@@ -184,7 +185,7 @@ class RunPreview(BillingApi, generics.GenericAPIView):
         return Response(PreviewOut(preview_data(preview)).data)
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilter(FilterSet):
     legal_entity = django_filters.CharFilter(field_name="legal_entity__code")
     customer = django_filters.NumberFilter(field_name="customer_id")
     project = django_filters.CharFilter(field_name="project__code")

@@ -12,7 +12,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from psa.automation.models import JobRun, JobRunStatus
-from psa.kernel.api import FILTER_BACKENDS, DateTimeFilter, ModelSerializer, role_permission
+from psa.kernel.api import (
+    FILTER_BACKENDS,
+    DateTimeFilter,
+    FilterSet,
+    ModelSerializer,
+    role_permission,
+)
 from psa.kernel.roles import Role
 
 # The operations page is for finance and admins (psa.automation.views.operations).
@@ -33,7 +39,7 @@ class JobRunSerializer(ModelSerializer):
         return run.duration.total_seconds() if run.duration else None
 
 
-class JobRunFilter(django_filters.FilterSet):
+class JobRunFilter(FilterSet):
     job = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=JobRunStatus.choices)
     started_after = DateTimeFilter(field_name="started_at", lookup_expr="gte")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import models
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,6 +22,7 @@ from psa.kernel.api_fields import DateField as DateField
 from psa.kernel.api_fields import DateFilter as DateFilter
 from psa.kernel.api_fields import DateTimeField as DateTimeField
 from psa.kernel.api_fields import DateTimeFilter as DateTimeFilter
+from psa.kernel.api_fields import FilterSet as FilterSet
 from psa.kernel.api_fields import ModelSerializer as ModelSerializer
 from psa.kernel.api_fields import OrderingGuard as OrderingGuard
 from psa.kernel.api_fields import QuerySerializer as QuerySerializer
@@ -161,15 +160,8 @@ class SlugRelated(serializers.SlugRelatedField):
 UtcDateTimeFilter = DateTimeFilter
 
 
-class UpdatedSinceFilterSet(django_filters.FilterSet):
-    """Base of every FilterSet: ``updated_since`` for incremental sync; date columns named in
-    ``Meta.fields`` filter through the date policy too."""
-
-    FILTER_DEFAULTS = {
-        **django_filters.FilterSet.FILTER_DEFAULTS,
-        models.DateField: {"filter_class": DateFilter},
-        models.DateTimeField: {"filter_class": DateTimeFilter},
-    }
+class UpdatedSinceFilterSet(FilterSet):
+    """Base of every FilterSet of rows that change: ``updated_since`` for incremental sync."""
 
     updated_since = UtcDateTimeFilter(
         field_name="updated_at",

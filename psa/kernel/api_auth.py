@@ -27,9 +27,9 @@ class TokenAuthScheme(OpenApiAuthenticationExtension):
         }
 
 
-class Pagination(pagination.PageNumberPagination):
-    """Page numbers; a ``page_size`` that is not a whole number from 1 to 500 is a 400 naming
-    it (DRF would silently use the default)."""
+class StrictPageSize:
+    """A ``page_size`` that is not a whole number from 1 to ``max_page_size`` is a 400 naming
+    it (DRF would silently use the default or the maximum)."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -40,7 +40,11 @@ class Pagination(pagination.PageNumberPagination):
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
             )
-        return super().get_page_size(request)
+        return super().get_page_size(request)  # type: ignore[misc]
+
+
+class Pagination(StrictPageSize, pagination.PageNumberPagination):
+    pass
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

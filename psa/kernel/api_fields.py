@@ -122,6 +122,34 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _FormDateTimeField
 
 
+class _StrictBooleanField(forms.Field):
+    """``true`` or ``false`` (as the schema's boolean): anything else is a 400, never ignored."""
+
+    def clean(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text not in ("true", "false"):
+            raise forms.ValidationError("Use true or false.", code="invalid")
+        return text == "true"
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = _StrictBooleanField
+
+
+class FilterSet(django_filters.FilterSet):
+    """Base of every FilterSet: date, date-time and boolean columns named in ``Meta.fields``
+    filter through the kernel's strict filters."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.DateField: {"filter_class": DateFilter},
+        models.DateTimeField: {"filter_class": DateTimeFilter},
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }
+
+
 # --- strict serializers --------------------------------------------------------------------
 
 

@@ -102,6 +102,19 @@ def _close_schema(schemas: dict[str, Any], schema: dict[str, Any], seen: set[str
             _close_schema(schemas, sub, seen)
 
 
+def _state_query_rules(param: dict[str, Any]) -> None:
+    """Paging limits, and no empty values: psa.kernel.middleware refuses ``?name=``."""
+    schema = param.get("schema", {})
+    schema.update(PAGING.get(param["name"], {}))
+    if param.get("in") != "query":
+        return
+    if schema.get("type") == "string":
+        schema.setdefault("minLength", 1)
+        schema.setdefault("pattern", r"\S")
+    elif schema.get("type") == "array":
+        schema.setdefault("minItems", 1)
+
+
 def document_errors(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict:
     """The postprocessing hook: error responses on every operation, closed request bodies."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -118,7 +131,7 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
             for media in op.get("requestBody", {}).get("content", {}).values():
                 _close_schema(schemas, media.get("schema", {}), closed)
             for param in op.get("parameters", []):
-                param["schema"].update(PAGING.get(param["name"], {}))
+                _state_query_rules(param)
     return result
 
 
@@ -153,7 +166,7 @@ def _decimal_pattern(field: Any) -> str:
     low = field.min_value
     if low is not None and low > 0 and whole > 0 and places > 0:
         tiny = "|".join(rf"0{{{k}}}[1-9]\d{{0,{places - 1 - k}}}" for k in range(places))
-        return rf"^([1-9]\d{{0,{whole - 1}}}(\.\d{{0,{places}}})?|0?\.({tiny}))$"
+        return rf"^0*([1-9]\d{{0,{whole - 1}}}(\.\d{{0,{places}}})?|\.({tiny}))$"
     sign = "" if low is not None and low >= 0 else "-?"
     if whole == 0:
         return rf"^{sign}0?\.\d{{1,{places}}}$"

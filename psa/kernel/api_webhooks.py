@@ -17,6 +17,7 @@ from psa.kernel.api import (
     FILTER_BACKENDS,
     DateTimeFilter,
     ETagDetailView,
+    FilterSet,
     ModelSerializer,
     Serializer,
     UpdatedSinceFilterSet,
@@ -136,7 +137,7 @@ class SubscriptionDetail(WebhookApi, ETagDetailView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(FilterSet):
     created_after = DateTimeFilter("created_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=("created_at", "id"))
 

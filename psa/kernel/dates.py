@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 
 from psa.kernel import errors
@@ -115,3 +116,10 @@ def year_pattern(*, operational: bool = False, today: dt.date | None = None) -> 
     first, last = bounds(operational=True, today=today)
     years = "|".join(str(y) for y in range(first.year, last.year + 1))
     return f"^({years})-"
+
+
+def date_in_range(value: dt.date) -> None:
+    """A Django validator for forms and model fields: the date policy's first range."""
+    problem = date_problem(value)
+    if problem:
+        raise DjangoValidationError(problem, code="out_of_range")

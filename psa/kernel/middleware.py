@@ -102,6 +102,8 @@ class ApiEdgeMiddleware:
         empty = sorted(
             name for name, values in request.GET.lists() if any(not v.strip() for v in values)
         )
+        if request.method not in API_METHODS:
+            empty = []  # an undeclared method is DRF's 405, whatever the query
         if empty:
             message = f"{empty[0]}: give a value or leave it out."
             return _api_error(400, "validation_failed", message,
@@ -113,6 +115,7 @@ class ApiEdgeMiddleware:
         return response
 
 
+API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
 
 

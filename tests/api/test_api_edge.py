@@ -275,3 +275,29 @@ def test_a_lead_whose_domain_is_longer_than_any_real_one_is_recorded(finance, uk
     body = {"legal_entity": "uk", "name": "Ann", "email": email}
     response = as_user(finance).post("/api/v1/crm/leads/", body, format="json")
     assert response.status_code in (200, 201), response.content
+
+
+def test_the_win_form_refuses_a_far_start_date(finance, project_manager, uk):
+    from crm.forms import WinForm
+
+    template = ProjectTemplateFactory(code="std")
+    form = WinForm(data={"template": template.pk, "project_code": "x", "start_date": FAR,
+                         "manager": project_manager.pk})  # fmt: skip
+    assert not form.is_valid() and "start_date" in form.errors
+
+
+def test_a_boolean_filter_takes_true_or_false_only(finance, uk):
+    client = as_user(finance)
+    CustomerFactory(legal_entity=uk, is_active=False)
+    _refused(client.get("/api/v1/crm/customers/", {"is_active": "maybe"}), "is_active")
+    listed = client.get("/api/v1/crm/customers/", {"is_active": "false"})
+    assert listed.status_code == 200 and listed.json()["count"] == 1
+
+
+def test_the_ledger_entries_refuse_a_page_size_beyond_the_maximum(finance, uk):
+    _refused(as_user(finance).get("/api/v1/ledger/uk/entries/", {"page_size": "501"}), "page_size")
+
+
+def test_an_undeclared_method_is_a_405_whatever_the_query(finance, uk):
+    response = as_user(finance).generic("TRACE", "/api/v1/crm/customers/?country=")
+    assert response.status_code == 405
