@@ -34,6 +34,7 @@ from projects.selectors import project_list_visible_to
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    BooleanFilter,
     DateField,
     DateFilter,
     ErrorSerializer,
@@ -270,7 +271,7 @@ class InvoiceFilter(UpdatedSinceFilterSet):
     project = django_filters.CharFilter(
         method="filter_project", help_text="Invoices for, or with lines of, this project (code)."
     )
-    overdue = django_filters.BooleanFilter(
+    overdue = BooleanFilter(
         method="filter_overdue", help_text="Issued or part paid, and past the due date."
     )
     issue_date_after = DateFilter("issue_date", lookup_expr="gte")

@@ -18,6 +18,7 @@ from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
 
 # Re-exported: every app's API builds its serializers, date fields and filters on these.
+from psa.kernel.api_fields import BooleanFilter as BooleanFilter
 from psa.kernel.api_fields import DateField as DateField
 from psa.kernel.api_fields import DateFilter as DateFilter
 from psa.kernel.api_fields import DateTimeField as DateTimeField

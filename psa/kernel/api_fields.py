@@ -156,11 +156,21 @@ class FilterSet(django_filters.FilterSet):
 # No docstrings on these bases: drf-spectacular would show them as every schema's description.
 
 
+NOT_BLANK = (
+    serializers.DecimalField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.RelatedField,
+)
+
+
 def _json_type_ok(field: serializers.Field, value: Any) -> bool:
     """Whether a JSON value has the type the schema states for the field (DRF would coerce
     ``"false"`` to False and ``0`` to ``"0"``, accepting what the schema forbids)."""
     if value is None or isinstance(field, serializers.MultipleChoiceField):
         return True
+    if value == "" and isinstance(field, NOT_BLANK):
+        return False  # DRF reads "" as null for these; the schema's format/pattern refuses it
     if isinstance(field, serializers.BooleanField):
         return isinstance(value, bool)
     if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):

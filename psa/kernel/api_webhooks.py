@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    BooleanFilter,
     DateTimeFilter,
     ETagDetailView,
     FilterSet,
@@ -62,7 +63,7 @@ class SubscriptionUpdateIn(Serializer):
 
 
 class SubscriptionFilter(UpdatedSinceFilterSet):
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
     ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "id"))
 
     class Meta:

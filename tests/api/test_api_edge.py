@@ -301,3 +301,12 @@ def test_the_ledger_entries_refuse_a_page_size_beyond_the_maximum(finance, uk):
 def test_an_undeclared_method_is_a_405_whatever_the_query(finance, uk):
     response = as_user(finance).generic("TRACE", "/api/v1/crm/customers/?country=")
     assert response.status_code == 405
+
+
+def test_blank_is_not_null_and_null_is_not_a_boolean(finance, project_manager, project):
+    client = as_user(finance)
+    _refused(client.get("/api/v1/webhooks/", {"is_active": "null"}), "is_active")
+    rate = {"effective_from": "2026-01-01", "person": "", "rate": "10", "role": ""}
+    _refused(client.post("/api/v1/projects/apollo/rates/", rate, format="json"), "person")
+    _refused(client.post("/api/v1/payments/", {"invoice": 1, "amount": ""}, format="json"),
+             "amount")  # fmt: skip
