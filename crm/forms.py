@@ -12,6 +12,7 @@ from crm.models import Contact, Customer, Opportunity, OpportunityStage
 from crm.services import opportunity_planned_template
 from ledger.models import LegalEntity
 from psa.kernel import errors
+from psa.kernel.dates import date_in_range
 from psa.kernel.models import User
 from psa.kernel.roles import Role
 
@@ -175,7 +176,10 @@ class WinForm(forms.Form):
     template = forms.ModelChoiceField(queryset=None, label="Project template")  # type: ignore[arg-type]
     project_code = forms.SlugField(max_length=30, label="Project code")
     project_name = forms.CharField(max_length=200, required=False, label="Project name")
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[date_in_range],
+    )
     manager = forms.ModelChoiceField(queryset=None, label="Project manager")  # type: ignore[arg-type]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

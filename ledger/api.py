@@ -21,27 +21,28 @@ from rest_framework.views import APIView
 
 from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
-from psa.kernel.api import role_permission
+from psa.kernel.api import DateField, ModelSerializer, QuerySerializer, Serializer, role_permission
+from psa.kernel.api_auth import StrictPageSize
 from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 
 
-class LegalEntitySerializer(serializers.ModelSerializer):
+class LegalEntitySerializer(ModelSerializer):
     class Meta:
         model = LegalEntity
         fields = ["code", "name", "legal_name", "country", "functional_currency",
                   "soft_lock_date", "hard_lock_date"]  # fmt: skip
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ModelSerializer):
     class Meta:
         model = Account
         fields = ["id", "code", "name", "type", "is_active"]
 
 
-class LineSerializer(serializers.ModelSerializer):
+class LineSerializer(ModelSerializer):
     account = serializers.CharField(source="account.code")
     # Debit and credit in the functional currency (the view gives it), amount_currency in the
     # line's own.
@@ -56,7 +57,7 @@ class LineSerializer(serializers.ModelSerializer):
                   "description"]  # fmt: skip
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class EntrySerializer(ModelSerializer):
     lines = LineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -70,7 +71,7 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
     return MoneyField(currency="functional_currency", **kwargs)
 
 
-class TrialBalanceRowOut(serializers.Serializer):
+class TrialBalanceRowOut(Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     type = serializers.CharField()
@@ -79,16 +80,16 @@ class TrialBalanceRowOut(serializers.Serializer):
     balance = _money()
 
 
-class TrialBalanceOut(serializers.Serializer):
+class TrialBalanceOut(Serializer):
     legal_entity = serializers.CharField()
     currency = serializers.CharField()
-    as_of = serializers.DateField()
+    as_of = DateField()
     accounts = TrialBalanceRowOut(many=True)
     total_debit = _money()
     total_credit = _money()
 
 
-class ProfitRowOut(serializers.Serializer):
+class ProfitRowOut(Serializer):
     project = serializers.IntegerField(required=False, allow_null=True)
     customer = serializers.IntegerField(required=False, allow_null=True)
     income = _money()
@@ -96,21 +97,21 @@ class ProfitRowOut(serializers.Serializer):
     profit = _money()
 
 
-class ProfitAndLossOut(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+class ProfitAndLossOut(Serializer):
+    start = DateField()
+    end = DateField()
     by = serializers.ChoiceField(choices=["project", "customer"])
     rows = ProfitRowOut(many=True)
 
 
-class BalanceRowOut(serializers.Serializer):
+class BalanceRowOut(Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     balance = _money()
 
 
-class BalanceSheetOut(serializers.Serializer):
-    as_of = serializers.DateField()
+class BalanceSheetOut(Serializer):
+    as_of = DateField()
     assets = BalanceRowOut(many=True)
     liabilities = BalanceRowOut(many=True)
     equity = BalanceRowOut(many=True)
@@ -119,7 +120,7 @@ class BalanceSheetOut(serializers.Serializer):
     total_liabilities_and_equity = _money()
 
 
-class AgingRowOut(serializers.Serializer):
+class AgingRowOut(Serializer):
     customer_id = serializers.IntegerField(allow_null=True)
     current = _money()
     days_1_30 = _money(source="1-30")
@@ -129,29 +130,29 @@ class AgingRowOut(serializers.Serializer):
     total = _money()
 
 
-class ArAgingOut(serializers.Serializer):
-    as_of = serializers.DateField()
+class ArAgingOut(Serializer):
+    as_of = DateField()
     customers = AgingRowOut(many=True)
     dso_days = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
 
 
-class WipRowOut(serializers.Serializer):
+class WipRowOut(Serializer):
     project_id = serializers.IntegerField(allow_null=True)
     amount = _money()
 
 
-class UnbilledWipOut(serializers.Serializer):
-    as_of = serializers.DateField()
+class UnbilledWipOut(Serializer):
+    as_of = DateField()
     projects = WipRowOut(many=True)
 
 
-class AsOfQuery(serializers.Serializer):
-    as_of = serializers.DateField(required=False)
+class AsOfQuery(QuerySerializer):
+    as_of = DateField(required=False)
 
 
-class PeriodQuery(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+class PeriodQuery(QuerySerializer):
+    start = DateField(required=False)
+    end = DateField(required=False)
     by = serializers.ChoiceField(choices=["project", "customer"], required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -198,24 +199,14 @@ class AccountList(generics.ListAPIView):
         return Account.objects.filter(legal_entity=_entity(self.kwargs["code"])).order_by("code")
 
 
-class EntryPagination(CursorPagination):
+class EntryPagination(StrictPageSize, CursorPagination):
     ordering = ("-id",)
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
 
 
-class _Strict(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt field is a 400 naming it, never ignored."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        extra = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
-        if extra:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(extra)})
-        return attrs
-
-
-class ManualLineIn(_Strict):
+class ManualLineIn(Serializer):
     account = serializers.CharField(max_length=20, help_text="The account's code.")
     debit = _money(min_value=0, required=False, default=0)
     credit = _money(min_value=0, required=False, default=0)
@@ -224,8 +215,8 @@ class ManualLineIn(_Strict):
     )
 
 
-class ManualEntryIn(_Strict):
-    date = serializers.DateField()
+class ManualEntryIn(Serializer):
+    date = DateField(operational=True)
     memo = serializers.CharField(max_length=300)
     lines = ManualLineIn(many=True, allow_empty=False, max_length=200)
 
@@ -243,8 +234,8 @@ class EntryList(generics.ListAPIView):
 
     def get_queryset(self):
         query = PeriodQuery(
-            data={"start": self.request.query_params.get("since", "2000-01-01"),
-                  "end": self.request.query_params.get("until", "2999-12-31")}
+            data={"start": self.request.query_params.get("since", "1970-01-01"),
+                  "end": self.request.query_params.get("until", "2100-12-31")}
         )  # fmt: skip
         query.is_valid(raise_exception=True)
         self.entity = _entity(self.kwargs["code"])
@@ -367,8 +358,8 @@ class UnbilledWip(APIView):
         return _out(UnbilledWipOut, {"as_of": as_of, "projects": rows}, entity)
 
 
-class ReverseIn(serializers.Serializer):
-    date = serializers.DateField(required=False)
+class ReverseIn(Serializer):
+    date = DateField(required=False)
     reason = serializers.CharField(max_length=200)
 
 

@@ -11,17 +11,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
 from ledger import rules
 from ledger.models import Account, LegalEntity
 from psa.kernel import errors
+from psa.kernel.dates import date_problem
 from psa.kernel.money import MoneyError, round_money, to_decimal
 
 # Larger than any real posting and safely inside the columns (20 digits, 2 decimals).
 LIMIT = Decimal(10) ** 15
-EARLIEST = dt.timedelta(days=366 * 10)
-LATEST = dt.timedelta(days=366)
 
 
 def _amount(raw: Any, currency: str) -> tuple[Decimal, str]:
@@ -98,11 +95,12 @@ def manual_lines(
     """The (account id, line) pairs to write, or ValidationFailed naming every bad field."""
     currency = legal_entity.functional_currency
     fields: dict[str, str] = {}
-    today = today or timezone.localdate()
     # A typo in the year (0001, 9999) must not reach the books: periods a firm really posts to
-    # lie within a few years of today (old periods are usually locked anyway).
-    if date is not None and not (today - EARLIEST <= date <= today + LATEST):
-        fields["date"] = f"Between {today - EARLIEST:%d %b %Y} and {today + LATEST:%d %b %Y}."
+    # lie within a few years of today (old periods are usually locked anyway). The one policy
+    # for operational dates (psa.kernel.dates), as the API's schema states it.
+    problem = date and date_problem(date, operational=True, today=today)
+    if problem:
+        fields["date"] = problem
     if not memo.strip():
         fields["memo"] = "Say what the entry is for."
     # Blank rows (a form's spare ones) are skipped; the others keep their index.

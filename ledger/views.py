@@ -25,6 +25,7 @@ from ledger.models import (
 )
 from ledger.outbox import outbox_retry
 from psa.kernel import errors
+from psa.kernel.dates import date_from_text
 from psa.kernel.roles import Role, has_role, role_required
 
 FINANCE = (Role.FINANCE,)
@@ -32,14 +33,7 @@ FINANCE = (Role.FINANCE,)
 
 def _date(request: HttpRequest, name: str, default: dt.date) -> dt.date:
     raw = request.GET.get(name) or request.POST.get(name)
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise errors.ValidationFailed(
-            f"{raw!r} is not a date.", fields={name: "Use the form YYYY-MM-DD."}
-        ) from exc
+    return date_from_text(raw, name, default=default) or default
 
 
 def _entity(code: str) -> LegalEntity:

@@ -34,7 +34,12 @@ from projects.models import (
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateField,
+    DateFilter,
     ETagDetailView,
+    FilterSet,
+    ModelSerializer,
+    Serializer,
     SlugRelated,
     UpdatedSinceFilterSet,
     role_permission,
@@ -59,7 +64,7 @@ def _project(request: Request, code: str) -> Project:
 # --- projects -----------------------------------------------------------------------------
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     legal_entity = serializers.CharField(source="legal_entity.code", read_only=True)
     manager = serializers.EmailField(source="manager.email", read_only=True)
@@ -76,10 +81,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProjectChangeIn(serializers.Serializer):
+class ProjectChangeIn(Serializer):
     name = serializers.CharField(max_length=200, required=False)
     status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False)
-    end_date = serializers.DateField(required=False, allow_null=True)
+    end_date = DateField(required=False, allow_null=True)
     budget_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
     )
@@ -87,12 +92,12 @@ class ProjectChangeIn(serializers.Serializer):
     allow_all_users = serializers.BooleanField(required=False)
 
 
-class ProjectCreateIn(serializers.Serializer):
+class ProjectCreateIn(Serializer):
     template = SlugRelated(slug_field="code", queryset=ProjectTemplate.objects.filter(active=True))
     customer = serializers.IntegerField(min_value=1)
     code = serializers.SlugField(max_length=30)
     name = serializers.CharField(max_length=200)
-    start_date = serializers.DateField()
+    start_date = DateField()
     manager = SlugRelated(
         slug_field="email",
         queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
@@ -107,8 +112,8 @@ class ProjectCreateIn(serializers.Serializer):
 class ProjectFilter(UpdatedSinceFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     manager = django_filters.CharFilter(field_name="manager__email", lookup_expr="iexact")
-    start_after = django_filters.DateFilter("start_date", lookup_expr="gte")
-    start_before = django_filters.DateFilter("start_date", lookup_expr="lte")
+    start_after = DateFilter("start_date", lookup_expr="gte")
+    start_before = DateFilter("start_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(
         fields=("code", "name", "start_date", "end_date", "updated_at", "id")
     )
@@ -165,13 +170,13 @@ class ProjectDetail(ProjectApi, ETagDetailView):
 # --- tasks and assignments ----------------------------------------------------------------
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     class Meta:
         model = Task
         fields = ["id", "name", "billable", "active", "note_required"]
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(FilterSet):
     ordering = django_filters.OrderingFilter(fields=("name", "id"))
 
     class Meta:
@@ -192,7 +197,7 @@ class TaskList(ProjectApi, generics.ListAPIView):
         return _project(self.request, self.kwargs["code"]).tasks.order_by("name", "id")
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email", read_only=True)
     person_name = serializers.CharField(source="person.get_full_name", read_only=True)
 
@@ -202,7 +207,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssignmentIn(serializers.Serializer):
+class AssignmentIn(Serializer):
     person = SlugRelated(slug_field="email", queryset=User.objects.filter(is_active=True))
     role = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     planned_hours = serializers.DecimalField(
@@ -242,7 +247,7 @@ class AssignmentListCreate(ProjectApi, generics.ListAPIView):
 # --- rates --------------------------------------------------------------------------------
 
 
-class RateSerializer(serializers.ModelSerializer):
+class RateSerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email", default=None, allow_null=True)
     rate = MoneyField(read_only=True)
 
@@ -253,13 +258,13 @@ class RateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RateIn(serializers.Serializer):
+class RateIn(Serializer):
     rate = MoneyField(
         max_digits=11,
         min_value=0,
         help_text="In the project's currency, with at most its decimals.",
     )
-    effective_from = serializers.DateField()
+    effective_from = DateField()
     person = SlugRelated(
         slug_field="email", queryset=User.objects.filter(is_active=True), required=False,
         allow_null=True, help_text="A rate for this person on the project.",
@@ -270,8 +275,8 @@ class RateIn(serializers.Serializer):
     )  # fmt: skip
 
 
-class RateFilter(django_filters.FilterSet):
-    in_force_on = django_filters.DateFilter(method="filter_in_force_on")
+class RateFilter(FilterSet):
+    in_force_on = DateFilter(method="filter_in_force_on")
     ordering = django_filters.OrderingFilter(fields=("effective_from", "level", "id"))
 
     class Meta:
@@ -313,7 +318,7 @@ class RateListCreate(ProjectApi, generics.ListAPIView):
 # --- milestones ---------------------------------------------------------------------------
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(ModelSerializer):
     project = serializers.CharField(source="project.code", read_only=True)
     service_item = serializers.CharField(
         source="service_item.code", default=None, allow_null=True, read_only=True
@@ -327,16 +332,16 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MilestoneChangeIn(serializers.Serializer):
+class MilestoneChangeIn(Serializer):
     name = serializers.CharField(max_length=200, required=False)
     amount = MoneyField(max_digits=15, min_value=0, required=False)
-    planned_date = serializers.DateField(required=False)
+    planned_date = DateField(required=False)
 
 
 class MilestoneFilter(UpdatedSinceFilterSet):
     project = django_filters.CharFilter(field_name="project__code")
-    planned_after = django_filters.DateFilter("planned_date", lookup_expr="gte")
-    planned_before = django_filters.DateFilter("planned_date", lookup_expr="lte")
+    planned_after = DateFilter("planned_date", lookup_expr="gte")
+    planned_before = DateFilter("planned_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=("planned_date", "amount", "updated_at", "id"))
 
     class Meta:
@@ -407,14 +412,14 @@ class MilestoneReach(ProjectApi, generics.GenericAPIView):
 # --- service items ------------------------------------------------------------------------
 
 
-class ServiceItemSerializer(serializers.ModelSerializer):
+class ServiceItemSerializer(ModelSerializer):
     class Meta:
         model = ServiceItem
         fields = ["id", "code", "name", "revenue_account_role", "deferral_rule", "tax_category",
                   "active"]  # fmt: skip
 
 
-class ServiceItemFilter(django_filters.FilterSet):
+class ServiceItemFilter(FilterSet):
     ordering = django_filters.OrderingFilter(fields=("code", "name", "id"))
 
     class Meta:
@@ -422,7 +427,7 @@ class ServiceItemFilter(django_filters.FilterSet):
         fields = ["active", "deferral_rule"]
 
 
-class ServiceItemIn(serializers.Serializer):
+class ServiceItemIn(Serializer):
     code = serializers.SlugField(max_length=40)
     name = serializers.CharField(max_length=200)
     revenue_account_role = serializers.CharField(max_length=50, default="revenue_services")

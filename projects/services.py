@@ -28,6 +28,7 @@ from projects.models import (
 )
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.etag import etag_require
 from psa.kernel.roles import Role, has_role
 from psa.kernel.updates import model_update
@@ -56,6 +57,7 @@ def project_create_from_template(
     manager is assigned to it. Budgets given here override the template's. ``opportunity``:
     the won crm opportunity the project comes from, if any.
     """
+    date_require(start_date, "start_date")  # milestones are planned from it: no year 9999
     code = (code or "").strip().lower()
     if not code:
         raise errors.ValidationFailed("A project code is required.", fields={"code": "Required."})

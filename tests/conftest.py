@@ -63,3 +63,14 @@ def project(project_manager, consultant):
     project = ProjectFactory(manager=project_manager, code="apollo", name="Apollo")
     AssignmentFactory(project=project, person=consultant)
     return project
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long schemathesis run (marker ``fuzz_long``) runs only when asked for by name
+    (``-m fuzz_long``): deselected otherwise, so the suite keeps its time budget."""
+    if "fuzz_long" in (config.getoption("markexpr") or ""):
+        return
+    keep = [item for item in items if item.get_closest_marker("fuzz_long") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from projects.models import Task
 from psa.kernel import errors
+from psa.kernel.dates import date_problem
 from psa.kernel.roles import Role, has_role, role_required
 from timesheets import selectors, services
 from timesheets.forms import ApprovalPolicyForm, OverrideScopeForm
@@ -30,9 +31,12 @@ def _monday(text: str | None) -> dt.date:
     if not text:
         return selectors.week_start(timezone.localdate())
     try:
-        return selectors.week_start(dt.date.fromisoformat(text))
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise errors.NotFound("No such week.") from None
+    if date_problem(day, operational=True):
+        raise errors.NotFound("No such week.")
+    return selectors.week_start(day)
 
 
 def _week_url(monday: dt.date) -> str:

@@ -34,9 +34,16 @@ from projects.selectors import project_list_visible_to
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    BooleanFilter,
+    DateField,
+    DateFilter,
     ErrorSerializer,
     ETagMixin,
+    FilterSet,
     JSONRenderer,
+    ModelSerializer,
+    QuerySerializer,
+    Serializer,
     SlugRelated,
     UpdatedSinceFilterSet,
     etag_detail_schema,
@@ -56,9 +63,9 @@ class BillingApi:
 # --- billing runs -------------------------------------------------------------------------
 
 
-class RunIn(serializers.Serializer):
+class RunIn(Serializer):
     legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
-    period_end = serializers.DateField(help_text="Bill approved time up to this day.")
+    period_end = DateField(help_text="Bill approved time up to this day.")
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(), required=False, allow_null=True
     )
@@ -81,7 +88,7 @@ class RunExecuteIn(RunIn):
     )
 
 
-class PreviewLineOut(serializers.Serializer):
+class PreviewLineOut(Serializer):
     kind = serializers.CharField()
     project_id = serializers.IntegerField(allow_null=True)
     project_name = serializers.CharField(allow_blank=True)
@@ -93,7 +100,7 @@ class PreviewLineOut(serializers.Serializer):
     entries = serializers.IntegerField()
 
 
-class PreviewInvoiceOut(serializers.Serializer):
+class PreviewInvoiceOut(Serializer):
     customer_id = serializers.IntegerField()
     customer_name = serializers.CharField()
     currency = serializers.CharField()
@@ -104,7 +111,7 @@ class PreviewInvoiceOut(serializers.Serializer):
     total = MoneyField()
 
 
-class PreviewOut(serializers.Serializer):
+class PreviewOut(Serializer):
     invoices = PreviewInvoiceOut(many=True)
     unpriced_entries = serializers.IntegerField()
     total_entries = serializers.IntegerField()
@@ -156,7 +163,7 @@ def preview_data(preview: Any) -> dict[str, Any]:
     }
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code")
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
     started_by = serializers.EmailField(source="started_by.email", default=None, allow_null=True)
@@ -181,12 +188,12 @@ class RunPreview(BillingApi, generics.GenericAPIView):
         return Response(PreviewOut(preview_data(preview)).data)
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilter(FilterSet):
     legal_entity = django_filters.CharFilter(field_name="legal_entity__code")
     customer = django_filters.NumberFilter(field_name="customer_id")
     project = django_filters.CharFilter(field_name="project__code")
-    period_end_after = django_filters.DateFilter("period_end", lookup_expr="gte")
-    period_end_before = django_filters.DateFilter("period_end", lookup_expr="lte")
+    period_end_after = DateFilter("period_end", lookup_expr="gte")
+    period_end_before = DateFilter("period_end", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=("started_at", "period_end", "id"))
 
     class Meta:
@@ -225,7 +232,7 @@ class RunDetail(BillingApi, generics.RetrieveAPIView):
 # --- invoices -----------------------------------------------------------------------------
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ModelSerializer):
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
     net = MoneyField(currency="invoice.currency")
     tax = MoneyField(currency="invoice.currency")
@@ -236,7 +243,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
                   "tax_rate_value", "tax"]  # fmt: skip
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code")
     customer_name = serializers.CharField(source="customer.name")
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
@@ -282,11 +289,11 @@ class InvoiceFilter(UpdatedSinceFilterSet):
     project = django_filters.CharFilter(
         method="filter_project", help_text="Invoices for, or with lines of, this project (code)."
     )
-    overdue = django_filters.BooleanFilter(
+    overdue = BooleanFilter(
         method="filter_overdue", help_text="Issued or part paid, and past the due date."
     )
-    issue_date_after = django_filters.DateFilter("issue_date", lookup_expr="gte")
-    issue_date_before = django_filters.DateFilter("issue_date", lookup_expr="lte")
+    issue_date_after = DateFilter("issue_date", lookup_expr="gte")
+    issue_date_before = DateFilter("issue_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(
         fields=("issue_date", "due_date", "number", "total", "updated_at", "id")
     )
@@ -344,7 +351,7 @@ class InvoiceDetail(BillingApi, ETagMixin, generics.GenericAPIView):
         return self.with_etag(Response(InvoiceDetailSerializer(invoice).data), invoice)
 
 
-class VoidIn(serializers.Serializer):
+class VoidIn(Serializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -422,9 +429,9 @@ class InvoicePdf(BillingApi, generics.GenericAPIView):
 # --- project profitability ----------------------------------------------------------------
 
 
-class ProfitabilityQuery(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+class ProfitabilityQuery(QuerySerializer):
+    start = DateField(required=False)
+    end = DateField(required=False)
     customer = serializers.IntegerField(required=False, min_value=1)
     project = serializers.SlugField(required=False, max_length=30)
 
@@ -437,7 +444,7 @@ class ProfitabilityQuery(serializers.Serializer):
         return attrs
 
 
-class ProfitabilityRowOut(serializers.Serializer):
+class ProfitabilityRowOut(Serializer):
     project = serializers.CharField()
     name = serializers.CharField()
     customer_id = serializers.IntegerField()
@@ -448,9 +455,9 @@ class ProfitabilityRowOut(serializers.Serializer):
     difference = MoneyField()
 
 
-class ProfitabilityOut(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+class ProfitabilityOut(Serializer):
+    start = DateField()
+    end = DateField()
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

@@ -6,6 +6,8 @@ Every view delegates to the services in billing.services.payments / billing.serv
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -18,7 +20,7 @@ from billing.selectors import invoice_get_for_user, invoice_list_visible_to
 from billing.selectors.payments import attempts_needing_attention, payment_list_visible_to
 from billing.services import collect, payments, refunds
 from psa.kernel import errors
-from psa.kernel.api import role_permission
+from psa.kernel.api import DateField, ModelSerializer, Serializer, role_permission
 from psa.kernel.api_money import MoneyField
 from psa.kernel.roles import Role
 
@@ -30,7 +32,7 @@ def _payments_visible_to(user: object):
     return payment_list_visible_to(user)
 
 
-class PaymentOut(serializers.ModelSerializer):
+class PaymentOut(ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number")
     customer = serializers.CharField(source="customer.name")
     amount = MoneyField()
@@ -45,30 +47,36 @@ class PaymentOut(serializers.ModelSerializer):
                   "created_at"]  # fmt: skip
 
 
-class PaymentIn(serializers.Serializer):
+class PaymentIn(Serializer):
     invoice = serializers.IntegerField()
-    amount = MoneyField(help_text="In the invoice's currency, with at most its decimals.")
-    received_on = serializers.DateField(required=False)
+    amount = MoneyField(
+        min_value=Decimal("0.001"),
+        help_text="In the invoice's currency, with at most its decimals.",
+    )
+    received_on = DateField(operational=True, required=False)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class RefundIn(serializers.Serializer):
-    amount = MoneyField(help_text="In the payment's currency, with at most its decimals.")
+class RefundIn(Serializer):
+    amount = MoneyField(
+        min_value=Decimal("0.001"),
+        help_text="In the payment's currency, with at most its decimals.",
+    )
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class RefundOut(serializers.ModelSerializer):
+class RefundOut(ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "payment", "amount", "status", "via", "stripe_refund_id", "reason",
                   "external", "created_at"]  # fmt: skip
 
 
-class WriteOffIn(serializers.Serializer):
+class WriteOffIn(Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class WriteOffOut(serializers.ModelSerializer):
+class WriteOffOut(ModelSerializer):
     amount = MoneyField(currency="invoice.currency", read_only=True)
 
     class Meta:
@@ -76,7 +84,7 @@ class WriteOffOut(serializers.ModelSerializer):
         fields = ["id", "invoice", "amount", "reason", "created_at"]
 
 
-class AttemptOut(serializers.ModelSerializer):
+class AttemptOut(ModelSerializer):
     class Meta:
         model = PaymentAttempt
         fields = ["id", "invoice", "number", "kind", "status", "amount", "currency",

@@ -18,19 +18,19 @@ from billing.models import FeeKind, PeriodAnchor, RecurringFee, UsageQuantity
 from billing.services import recurring
 from projects.models import Project
 from psa.kernel import errors
-from psa.kernel.api import ETagDetailView, role_permission
+from psa.kernel.api import DateField, ETagDetailView, ModelSerializer, Serializer, role_permission
 from psa.kernel.roles import Role
 
 FinanceOnly = role_permission(Role.FINANCE)
 
 
-class UsageSerializer(serializers.ModelSerializer):
+class UsageSerializer(ModelSerializer):
     class Meta:
         model = UsageQuantity
         fields = ["period_start", "quantity", "updated_at"]
 
 
-class FeeSerializer(serializers.ModelSerializer):
+class FeeSerializer(ModelSerializer):
     usage = UsageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -40,7 +40,7 @@ class FeeSerializer(serializers.ModelSerializer):
                   "overage_rate", "updated_at", "usage"]  # fmt: skip
 
 
-class FeeIn(serializers.Serializer):
+class FeeIn(Serializer):
     """A new recurring fee. ``period_anchor``: calendar_month (default; a partial first or
     last period is billed pro rata by days) or anniversary (periods from the start date)."""
 
@@ -53,8 +53,8 @@ class FeeIn(serializers.Serializer):
     period_anchor = serializers.ChoiceField(
         choices=PeriodAnchor.choices, default=PeriodAnchor.CALENDAR_MONTH
     )
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True)
+    start_date = DateField()
+    end_date = DateField(required=False, allow_null=True)
     included_hours = serializers.DecimalField(
         max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
     )
@@ -63,12 +63,12 @@ class FeeIn(serializers.Serializer):
     )
 
 
-class FeeChangeIn(serializers.Serializer):
+class FeeChangeIn(Serializer):
     description = serializers.CharField(max_length=200, required=False)
     period_anchor = serializers.ChoiceField(choices=PeriodAnchor.choices, required=False)
 
 
-class UsageIn(serializers.Serializer):
+class UsageIn(Serializer):
     quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 

@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, TimeEntryBilling, WriteOff
 from projects.selectors import entry_rate
 from psa.kernel import errors
+from psa.kernel.dates import date_from_text
 from psa.kernel.money import round_money
 from psa.kernel.roles import Role, has_role
 from timesheets.models import EntryStatus, TimeEntry
@@ -49,18 +50,23 @@ def invoice_get_for_user(user: Any, pk: int) -> Invoice:
 
 
 def invoice_filter(qs: QuerySet[Invoice], params: dict[str, str], today: dt.date) -> QuerySet:
+    """The invoice list page's filters; a value that is not what the form offers is a 400."""
     if params.get("status"):
         qs = qs.filter(status=params["status"])
     if params.get("customer"):
-        qs = qs.filter(customer_id=params["customer"])
+        if not str(params["customer"]).isdigit():
+            raise errors.ValidationFailed(
+                "customer: not a customer.", fields={"customer": "Choose a customer."}
+            )
+        qs = qs.filter(customer_id=int(params["customer"]))
     if params.get("overdue"):
         qs = qs.filter(
             status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID], due_date__lt=today
         )
-    if params.get("from"):
-        qs = qs.filter(Q(issue_date__gte=params["from"]) | Q(issue_date__isnull=True))
-    if params.get("to"):
-        qs = qs.filter(issue_date__lte=params["to"])
+    if start := date_from_text(params.get("from"), "from"):
+        qs = qs.filter(Q(issue_date__gte=start) | Q(issue_date__isnull=True))
+    if end := date_from_text(params.get("to"), "to"):
+        qs = qs.filter(issue_date__lte=end)
     return qs
 
 

@@ -44,6 +44,7 @@ from ledger.selectors import fx_rate_for, fx_rate_required, prepayment_carrying
 from ledger.services import journal_post
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.money import MoneyError, from_minor_units, money_text, round_money, to_decimal
 from psa.kernel.queue import enqueue_on_commit
 from psa.kernel.webhooks import webhooks_emit
@@ -143,6 +144,8 @@ def payment_record(
     """Record money received for an invoice and book it. A partial payment leaves the invoice
     partially paid; whatever exceeds the amount due becomes the customer's credit."""
     received_on = received_on or timezone.localdate()
+    # A typo in the year (0001, 9999) must not reach the books.
+    date_require(received_on, "received_on", operational=True)
     if method not in PaymentMethodKind.values:
         raise errors.ValidationFailed("Unknown payment method.", fields={"method": "Unknown."})
     with transaction.atomic():

@@ -33,6 +33,7 @@ from ledger.models import JournalEntry, LegalEntity
 from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_history
+from psa.kernel.dates import date_from_text
 from psa.kernel.roles import Role, role_required
 
 FINANCE = (Role.FINANCE,)
@@ -144,15 +145,14 @@ def _run_form(request: HttpRequest) -> dict:
         raise errors.NotFound("No legal entity exists yet.")
     raw = request.GET.get("period_end") or request.POST.get("period_end")
     today = timezone.localdate()
-    try:
-        period_end = (
-            dt.date.fromisoformat(raw) if raw else today.replace(day=1) - dt.timedelta(days=1)
-        )
-    except ValueError as exc:
-        raise errors.ValidationFailed(
-            f"{raw!r} is not a date.", fields={"period_end": "Use the form YYYY-MM-DD."}
-        ) from exc
+    period_end = date_from_text(
+        raw, "period_end", default=today.replace(day=1) - dt.timedelta(days=1)
+    )
     customer_id = request.GET.get("customer") or request.POST.get("customer") or ""
+    if customer_id and not customer_id.isdigit():
+        raise errors.ValidationFailed(
+            "customer: not a customer.", fields={"customer": "Choose a customer from the list."}
+        )
     customer = (
         get_object_or_404(Customer, pk=customer_id, legal_entity=entity) if customer_id else None
     )
@@ -307,16 +307,9 @@ def project_invoice_lines(project: Any) -> list:
 
 
 def _date(raw: str | None, name: str, *, required: bool = True) -> dt.date | None:
-    if not raw:
-        if required:
-            raise errors.ValidationFailed("Pick a date.", fields={name: "Required."})
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise errors.ValidationFailed(
-            f"{raw!r} is not a date.", fields={name: "Use the form YYYY-MM-DD."}
-        ) from None
+    if not raw and required:
+        raise errors.ValidationFailed("Pick a date.", fields={name: "Required."})
+    return date_from_text(raw, name)
 
 
 def _int(raw: str | None, name: str) -> int:

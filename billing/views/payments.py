@@ -17,6 +17,7 @@ from billing.selectors.payments import attempts_needing_attention, payment_list_
 from billing.services import collect, dunning, payments, refunds
 from ledger.models import LegalEntity
 from psa.kernel import errors
+from psa.kernel.dates import date_from_text
 from psa.kernel.money import money_text, round_money
 from psa.kernel.roles import Role, role_required
 
@@ -24,14 +25,8 @@ FINANCE = (Role.FINANCE,)
 
 
 def _date(raw: str, field: str) -> dt.date | None:
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise errors.ValidationFailed(
-            f"{raw!r} is not a date.", fields={field: "Use the form YYYY-MM-DD."}
-        ) from exc
+    # A payment received: an operational date (psa.kernel.dates).
+    return date_from_text(raw, field, operational=True)
 
 
 @require_POST

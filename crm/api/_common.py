@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.hooks import delivery
-from psa.kernel.api import SlugRelated, role_permission
+from psa.kernel.api import Serializer, SlugRelated, role_permission
 from psa.kernel.roles import Role
 
 Sales = role_permission(Role.PROJECT_MANAGER, Role.FINANCE)
@@ -22,7 +22,7 @@ def people() -> Any:
     return User.objects.filter(is_active=True)
 
 
-class ReasonIn(serializers.Serializer):
+class ReasonIn(Serializer):
     reason = serializers.CharField(max_length=500)
 
 

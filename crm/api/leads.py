@@ -19,13 +19,15 @@ from crm.models import (
 from ledger.models import LegalEntity
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateTimeFilter,
+    ModelSerializer,
+    Serializer,
     SlugRelated,
     UpdatedSinceFilterSet,
-    UtcDateTimeFilter,
 )
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code")
     owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
 
@@ -37,7 +39,7 @@ class LeadSerializer(serializers.ModelSerializer):
                   "updated_at"]  # fmt: skip
 
 
-class LeadCreateSerializer(serializers.Serializer):
+class LeadCreateSerializer(Serializer):
     legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
@@ -47,15 +49,15 @@ class LeadCreateSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
 
 
-class LeadCreateResult(serializers.Serializer):
+class LeadCreateResult(Serializer):
     created = serializers.BooleanField()
     matched = serializers.CharField()
     lead = LeadSerializer()
 
 
 class LeadFilter(UpdatedSinceFilterSet):
-    created_after = UtcDateTimeFilter("created_at", lookup_expr="gte")
-    created_before = UtcDateTimeFilter("created_at", lookup_expr="lt")
+    created_after = DateTimeFilter("created_at", lookup_expr="gte")
+    created_before = DateTimeFilter("created_at", lookup_expr="lt")
     customer = django_filters.NumberFilter(field_name="customer_id")
     owner = django_filters.CharFilter(field_name="owner__email", lookup_expr="iexact")
     ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "name", "id"))

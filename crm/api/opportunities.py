@@ -18,7 +18,11 @@ from crm.models import (
 )
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateField,
+    DateFilter,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     SlugRelated,
     UpdatedSinceFilterSet,
 )
@@ -28,7 +32,7 @@ from psa.kernel.roles import Role
 # --- opportunities ------------------------------------------------------------------------
 
 
-class OpportunitySerializer(serializers.ModelSerializer):
+class OpportunitySerializer(ModelSerializer):
     legal_entity = serializers.CharField(source="legal_entity.code", read_only=True)
     owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
     # Both are projects' rows pointing at the opportunity, read through reverse relations
@@ -51,13 +55,13 @@ class OpportunitySerializer(serializers.ModelSerializer):
 OPEN_STAGES = [(s.value, s.label) for s in OpportunityStage if s.value not in ("won", "lost")]
 
 
-class OpportunityChangeIn(serializers.Serializer):
+class OpportunityChangeIn(Serializer):
     name = serializers.CharField(max_length=200, required=False)
     stage = serializers.ChoiceField(choices=OPEN_STAGES, required=False)
     value = MoneyField(max_digits=15, min_value=0, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    expected_close = serializers.DateField(required=False, allow_null=True)
+    expected_close = DateField(required=False, allow_null=True)
     owner = SlugRelated(slug_field="email", queryset=people(), required=False, allow_null=True)
     project_template = TemplateField(required=False, allow_null=True)
 
@@ -68,7 +72,7 @@ class OpportunityCreateIn(OpportunityChangeIn):
     lead = serializers.IntegerField(min_value=1, required=False)
 
 
-class OpportunityWinIn(serializers.Serializer):
+class OpportunityWinIn(Serializer):
     template = TemplateField(
         required=False,
         allow_null=True,
@@ -76,7 +80,7 @@ class OpportunityWinIn(serializers.Serializer):
     )
     project_code = serializers.SlugField(max_length=30)
     project_name = serializers.CharField(max_length=200, required=False, default="")
-    start_date = serializers.DateField()
+    start_date = DateField()
     manager = SlugRelated(
         slug_field="email",
         queryset=User.objects.filter(is_active=True, groups__name=Role.PROJECT_MANAGER),
@@ -84,15 +88,17 @@ class OpportunityWinIn(serializers.Serializer):
 
 
 class OpportunityFilter(UpdatedSinceFilterSet):
-    expected_close_after = django_filters.DateFilter("expected_close", lookup_expr="gte")
-    expected_close_before = django_filters.DateFilter("expected_close", lookup_expr="lte")
+    expected_close_after = DateFilter("expected_close", lookup_expr="gte")
+    expected_close_before = DateFilter("expected_close", lookup_expr="lte")
+    # An id, not a choice: a customer you cannot see (or that does not exist) lists nothing.
+    customer = django_filters.NumberFilter(field_name="customer_id")
     ordering = django_filters.OrderingFilter(
         fields=("expected_close", "value", "created_at", "updated_at", "id")
     )
 
     class Meta:
         model = Opportunity
-        fields = ["stage", "customer"]
+        fields = ["stage"]
 
 
 class OpportunityListCreate(generics.ListAPIView):

@@ -116,7 +116,10 @@ def _check_new_lead(lead: Lead) -> None:
             "The message is too long.",
             fields={"message": f"Please keep it under {MAX_MESSAGE_LENGTH} characters."},
         )
-    lead.domain = company_domain(email=lead.email, website=lead.website)
+    domain = company_domain(email=lead.email, website=lead.website)
+    # An e-mail address may be 254 characters, its domain longer than the column (200): no
+    # real company domain is, so such a domain matches nothing and is not kept (it was a 500).
+    lead.domain = domain if len(domain) <= Lead._meta.get_field("domain").max_length else ""
 
 
 def _lead_repeat(existing: Lead, lead: Lead, *, actor: Any) -> None:

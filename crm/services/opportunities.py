@@ -20,6 +20,7 @@ from crm.services._common import SALES_ROLES, validate
 from crm.services.leads import customer_from_lead, locked_lead
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.etag import etag_require
 from psa.kernel.roles import require_role
 from psa.kernel.updates import model_update
@@ -171,18 +172,20 @@ def opportunity_win(
     *,
     opportunity: Opportunity,
     actor: Any,
-    template: Any,
     project_code: str,
     start_date: dt.date,
     manager: Any,
+    template: Any = None,
     project_name: str = "",
 ) -> Opportunity:
-    """Won: the customer (created from the lead if needed) and the project from ``template``.
+    """Won: the customer (created from the lead if needed) and the project from ``template``
+    (default: the template planned on the opportunity).
 
     One transaction: if the project cannot be created (a taken code, a bad template), no
     customer, contact or project is left behind and the opportunity stays open.
     """
     require_role(actor, *SALES_ROLES)
+    date_require(start_date, "start_date")
     template = template or opportunity_planned_template(opportunity)
     if template is None:
         raise errors.ValidationFailed(

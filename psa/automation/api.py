@@ -12,14 +12,20 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from psa.automation.models import JobRun, JobRunStatus
-from psa.kernel.api import FILTER_BACKENDS, UtcDateTimeFilter, role_permission
+from psa.kernel.api import (
+    FILTER_BACKENDS,
+    DateTimeFilter,
+    FilterSet,
+    ModelSerializer,
+    role_permission,
+)
 from psa.kernel.roles import Role
 
 # The operations page is for finance and admins (psa.automation.views.operations).
 Operators = role_permission(Role.FINANCE, Role.ADMIN)
 
 
-class JobRunSerializer(serializers.ModelSerializer):
+class JobRunSerializer(ModelSerializer):
     duration_seconds = serializers.SerializerMethodField()
 
     class Meta:
@@ -33,13 +39,13 @@ class JobRunSerializer(serializers.ModelSerializer):
         return run.duration.total_seconds() if run.duration else None
 
 
-class JobRunFilter(django_filters.FilterSet):
+class JobRunFilter(FilterSet):
     job = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=JobRunStatus.choices)
-    started_after = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = DateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = DateTimeFilter(field_name="started_at", lookup_expr="lt")
     # A run changes until it finishes; "updated_since" finds the runs started or finished since.
-    updated_since = UtcDateTimeFilter(method="filter_updated_since")
+    updated_since = DateTimeFilter(method="filter_updated_since")
     ordering = django_filters.OrderingFilter(fields=("started_at", "finished_at", "job", "id"))
 
     class Meta:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import django_filters
-from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
@@ -19,7 +16,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from psa.kernel import errors
 from psa.kernel.api_auth import TokenScope, token_scope_allows
+
+# Re-exported: every app's API builds its serializers, date fields and filters on these.
+from psa.kernel.api_fields import BooleanFilter as BooleanFilter
+from psa.kernel.api_fields import DateField as DateField
+from psa.kernel.api_fields import DateFilter as DateFilter
+from psa.kernel.api_fields import DateTimeField as DateTimeField
+from psa.kernel.api_fields import DateTimeFilter as DateTimeFilter
+from psa.kernel.api_fields import FilterSet as FilterSet
+from psa.kernel.api_fields import ModelSerializer as ModelSerializer
+from psa.kernel.api_fields import OrderingGuard as OrderingGuard
+from psa.kernel.api_fields import QuerySerializer as QuerySerializer
+from psa.kernel.api_fields import Serializer as Serializer
+from psa.kernel.api_schema import AutoSchema
 from psa.kernel.etag import etag_of
+from psa.kernel.middleware import TOO_LARGE
 
 # Re-exported: billing.api renders with it next to its PDF renderer.
 from psa.kernel.renderers import JSONRenderer as JSONRenderer
@@ -72,10 +83,24 @@ def _fields(detail: Any) -> dict[str, list[str]]:
     return {}
 
 
+def _as_json(context: dict[str, Any]) -> None:
+    """Errors are JSON whatever the client accepted: a 404 of the PDF endpoint must not be
+    labelled ``application/pdf``."""
+    request = context.get("request")
+    if request is not None and not isinstance(
+        getattr(request, "accepted_renderer", None), JSONRenderer
+    ):
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every API error as ``{"error": {"code", "message", "fields"}}``."""
+    """Every API error as ``{"error": {"code", "message", "fields"}}``, served as JSON."""
+    _as_json(context)
     if isinstance(exc, errors.DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -118,8 +143,9 @@ class CountSerializer(serializers.Serializer):
 
 
 # Every list: django-filter FilterSets (with an ``ordering`` whitelist inside the FilterSet,
-# so an unknown ordering is a 400 rather than silently ignored).
-FILTER_BACKENDS = [DjangoFilterBackend]
+# so an unknown ordering is a 400 rather than silently ignored), and the guard that refuses
+# ``ordering`` on lists without one (also the default: REST_FRAMEWORK settings).
+FILTER_BACKENDS = [DjangoFilterBackend, OrderingGuard]
 
 
 class SlugRelated(serializers.SlugRelatedField):
@@ -131,29 +157,12 @@ class SlugRelated(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO date-time, as UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601
-    allows; an instant outside the representable range is a 400 naming the parameter."""
-
-    def clean(self, value: Any) -> Any:
-        value = super().clean(value)
-        if value is not None:
-            try:
-                value = value.astimezone(dt.UTC)
-            except OverflowError:
-                raise forms.ValidationError("Out of range.", code="invalid") from None
-        return value
+# The old names of the date-time filter: the policy's DateTimeFilter (UTC, within range).
+UtcDateTimeFilter = DateTimeFilter
 
 
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO date-time filter that queries in UTC. The value is converted when the form is
-    cleaned, so a filter with a ``method`` gets it in UTC too."""
-
-    field_class = UtcIsoDateTimeField
-
-
-class UpdatedSinceFilterSet(django_filters.FilterSet):
-    """Base of every FilterSet: ``updated_since`` for incremental sync."""
+class UpdatedSinceFilterSet(FilterSet):
+    """Base of every FilterSet of rows that change: ``updated_since`` for incremental sync."""
 
     updated_since = UtcDateTimeFilter(
         field_name="updated_at",

@@ -27,9 +27,24 @@ class TokenAuthScheme(OpenApiAuthenticationExtension):
         }
 
 
-class Pagination(pagination.PageNumberPagination):
+class StrictPageSize:
+    """A ``page_size`` that is not a whole number from 1 to ``max_page_size`` is a 400 naming
+    it (DRF would silently use the default or the maximum)."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int | None:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return super().get_page_size(request)  # type: ignore[misc]
+
+
+class Pagination(StrictPageSize, pagination.PageNumberPagination):
+    pass
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

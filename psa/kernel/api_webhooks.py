@@ -15,9 +15,13 @@ from rest_framework.views import APIView
 
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    BooleanFilter,
+    DateTimeFilter,
     ETagDetailView,
+    FilterSet,
+    ModelSerializer,
+    Serializer,
     UpdatedSinceFilterSet,
-    UtcDateTimeFilter,
     if_match_schema,
 )
 from psa.kernel.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -30,7 +34,7 @@ from psa.kernel.webhooks import (
 )
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(ModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = ["id", "url", "events", "description", "is_active", "created_at", "updated_at"]
@@ -41,23 +45,25 @@ class SubscriptionCreated(SubscriptionSerializer):
         fields = [*SubscriptionSerializer.Meta.fields, "secret"]
 
 
-class SubscribeIn(serializers.Serializer):
+class SubscribeIn(Serializer):
     url = serializers.URLField(max_length=500)
-    events = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(EVENTS)), min_length=1
+    )
     description = serializers.CharField(max_length=200, required=False, default="")
 
 
-class SubscriptionUpdateIn(serializers.Serializer):
+class SubscriptionUpdateIn(Serializer):
     url = serializers.URLField(max_length=500, required=False)
     events = serializers.ListField(
-        child=serializers.CharField(max_length=40), min_length=1, required=False
+        child=serializers.ChoiceField(choices=sorted(EVENTS)), min_length=1, required=False
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
 
 class SubscriptionFilter(UpdatedSinceFilterSet):
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
     ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at", "id"))
 
     class Meta:
@@ -65,13 +71,13 @@ class SubscriptionFilter(UpdatedSinceFilterSet):
         fields = ["is_active"]
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["at", "status_code", "error", "duration_ms"]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(ModelSerializer):
     log = AttemptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -80,7 +86,7 @@ class DeliverySerializer(serializers.ModelSerializer):
                   "last_error", "created_at", "delivered_at", "payload", "log"]  # fmt: skip
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(Serializer):
     type = serializers.CharField()
     description = serializers.CharField()
 
@@ -132,8 +138,8 @@ class SubscriptionDetail(WebhookApi, ETagDetailView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeliveryFilter(django_filters.FilterSet):
-    created_after = UtcDateTimeFilter("created_at", lookup_expr="gte")
+class DeliveryFilter(FilterSet):
+    created_after = DateTimeFilter("created_at", lookup_expr="gte")
     ordering = django_filters.OrderingFilter(fields=("created_at", "id"))
 
     class Meta:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "psa.kernel.middleware.CorrelationIdMiddleware",
+    "psa.kernel.middleware.ApiEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "psa.kernel.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -199,6 +200,14 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The API's largest multipart body (a receipt of at most 10 MB and its form fields); JSON
+# bodies are held to DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB).
+API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=11 * 1024 * 1024)
+
+# Nobody approves their own time (admins and finance included); a one-person firm, where
+# nobody else could, sets this to True.
+TIME_SELF_APPROVAL = env.bool("TIME_SELF_APPROVAL", default=False)
+
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # Redis re-delivers unacknowledged messages after this; it must exceed the hard time limit,
@@ -221,9 +230,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["psa.kernel.api_auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/minute")},
     "DEFAULT_PAGINATION_CLASS": "psa.kernel.api_auth.Pagination",
+    # A list without its own backends still refuses an ``ordering`` it cannot honour.
+    "DEFAULT_FILTER_BACKENDS": ["psa.kernel.api_fields.OrderingGuard"],
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["psa.kernel.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON is the one request body (the receipt upload takes multipart: its own view).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "psa.kernel.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "psa.kernel.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -240,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     # The schema and its docs describe the API; they reveal no data, so they are public.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Every operation documents its 4xx with the error shape; request bodies are closed.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "psa.kernel.api_schema.document_errors",
+    ],
     # One named enum per choice set, so clients get stable type names.
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.ProjectStatus",

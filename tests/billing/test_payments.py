@@ -171,7 +171,8 @@ def test_finance_records_a_payment_through_the_api(client, invoice, finance, con
     denied = client.post("/api/v1/payments/", {"invoice": invoice.pk, "amount": "10.00"})
     assert denied.status_code == 403
     client.force_login(finance)
-    bad = client.post("/api/v1/payments/", {"invoice": invoice.pk, "amount": "-3"})
+    bad = client.post("/api/v1/payments/", {"invoice": invoice.pk, "amount": "-3"},
+                      content_type="application/json")  # fmt: skip
     assert bad.status_code == 400 and "amount" in bad.json()["error"]["fields"]
     ok = client.post(
         "/api/v1/payments/",

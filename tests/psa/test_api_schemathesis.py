@@ -1,4 +1,10 @@
-"""schemathesis against a live server: no 5xx, and responses conform to the OpenAPI schema."""
+"""schemathesis against a live server, every phase (examples, coverage, fuzzing, stateful)
+and every check (``--checks all``): no 5xx, every response documented and conforming,
+schema-valid input accepted and schema-invalid input refused.
+
+The suite runs a small budget (``BUDGET`` examples per operation); ``-m fuzz_long`` runs the
+long one (``LONG`` examples per operation, some 100 operations: tens of minutes on 2 cores).
+"""
 
 import datetime as dt
 import os
@@ -15,9 +21,23 @@ from psa.kernel.services import api_token_create
 from tests.ledger.factories import books
 from tests.projects.factories import ProjectFactory
 
+BUDGET = 3
+LONG = 100
+NOT_YET = ["positive_data_acceptance"]
+
 
 @pytest.mark.django_db(transaction=True)
 def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
+    _fuzz(live_server, finance, tmp_path, examples=BUDGET)
+
+
+@pytest.mark.fuzz_long
+@pytest.mark.django_db(transaction=True)
+def test_the_api_survives_a_long_schemathesis_run(live_server, finance, tmp_path):
+    _fuzz(live_server, finance, tmp_path, examples=LONG)
+
+
+def _fuzz(live_server, finance, tmp_path, *, examples: int) -> None:
     uk = books(code="uk", functional_currency="GBP")
     journal_post(
         legal_entity=uk, event=rules.TimeApproved(amount=D("10.00"), currency="GBP"),
@@ -38,8 +58,13 @@ def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
             str(cli), "run", f"{live_server.url}/api/v1/schema/?format=json",
             "--url", live_server.url,
             "-H", f"Authorization: Bearer {token}",
-            "--checks", "not_a_server_error,response_schema_conformance",
-            "--max-examples", "15",
+            "--checks", "all",
+            # Still failing, listed in NOT_YET: business rules a schema cannot state (a
+            # referenced e-mail that exists, end after start, one of project/customer).
+            "--exclude-checks", ",".join(NOT_YET),
+            "--phases", "examples,coverage,fuzzing,stateful",
+            "--max-examples", str(examples),
+            "--continue-on-failure",
             "--generation-deterministic",
             "--request-timeout", "30",
             "--suppress-health-check", "all",
@@ -50,6 +75,8 @@ def test_the_api_survives_schemathesis(live_server, finance, tmp_path):
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)  # the full report
+    if os.environ.get("SCHEMATHESIS_REPORT"):  # keep it where you can read it
+        Path(os.environ["SCHEMATHESIS_REPORT"]).write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     print(result.stdout[-3000:])  # noqa: T201 - shown with -s or on failure
     assert "passed" in result.stdout.lower()

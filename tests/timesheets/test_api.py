@@ -19,6 +19,7 @@ MON = dt.date(2026, 11, 16)
 def api(user):
     client = APIClient()
     client.force_authenticate(user)
+    client.default_format = "json"  # the API takes JSON bodies only
     return client
 
 

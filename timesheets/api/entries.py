@@ -16,7 +16,12 @@ from projects.models import Task
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateField,
+    DateFilter,
     ETagDetailView,
+    ModelSerializer,
+    QuerySerializer,
+    Serializer,
     UpdatedSinceFilterSet,
     if_match_schema,
 )
@@ -25,7 +30,7 @@ from timesheets.api.common import Approvers, Loggers, Readers, project_for_time_
 from timesheets.models import TimeEntry
 
 
-class TimeEntrySerializer(serializers.ModelSerializer):
+class TimeEntrySerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email")
     project = serializers.CharField(source="project.code")
     task = serializers.CharField(source="task.name", default=None, allow_null=True)
@@ -36,31 +41,31 @@ class TimeEntrySerializer(serializers.ModelSerializer):
                   "status", "rejection_reason", "billed_at", "updated_at"]  # fmt: skip
 
 
-class EntryListQuery(serializers.Serializer):
-    week = serializers.DateField(help_text="Any day of the week (Monday to Sunday).")
+class EntryListQuery(QuerySerializer):
+    week = DateField(operational=True, help_text="Any day of the week (Monday to Sunday).")
     person = serializers.EmailField(required=False, help_text="Default: yourself.")
 
 
-class CellSerializer(serializers.Serializer):
+class CellSerializer(Serializer):
     project = serializers.SlugField(max_length=30, help_text="The project's code.")
     task = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-    date = serializers.DateField()
+    date = DateField(operational=True)
     hours = serializers.CharField(max_length=10, help_text='Decimal hours; "0" clears the cell.')
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     billable = serializers.BooleanField(required=False)
 
 
-class WeekSerializer(serializers.Serializer):
-    week = serializers.DateField(help_text="Any day of the week (Monday to Sunday).")
+class WeekSerializer(Serializer):
+    week = DateField(operational=True, help_text="Any day of the week (Monday to Sunday).")
 
 
 class PersonWeekSerializer(WeekSerializer):
     person = serializers.EmailField()
-    day = serializers.DateField(required=False, allow_null=True, default=None)
+    day = DateField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class CountSerializer(serializers.Serializer):
+class CountSerializer(Serializer):
     count = serializers.IntegerField()
 
 
@@ -203,8 +208,8 @@ class EntryFilter(UpdatedSinceFilterSet):
     person = django_filters.CharFilter(field_name="person__email", lookup_expr="iexact")
     project = django_filters.CharFilter(field_name="project__code")
     customer = django_filters.NumberFilter(field_name="project__customer_id")
-    date_after = django_filters.DateFilter("date", lookup_expr="gte")
-    date_before = django_filters.DateFilter("date", lookup_expr="lte")
+    date_after = DateFilter("date", lookup_expr="gte")
+    date_before = DateFilter("date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=("date", "hours", "updated_at", "id"))
 
     class Meta:
@@ -229,7 +234,7 @@ class EntrySearch(generics.ListAPIView):
         )
 
 
-class BulkIn(serializers.Serializer):
+class BulkIn(Serializer):
     entries = CellSerializer(many=True, min_length=1, max_length=200)
 
 
@@ -255,7 +260,7 @@ class EntryBulk(generics.GenericAPIView):
         return Response(TimeEntrySerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class EntryChangeIn(serializers.Serializer):
+class EntryChangeIn(Serializer):
     hours = serializers.CharField(max_length=10, required=False)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     billable = serializers.BooleanField(required=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -13,7 +14,11 @@ from rest_framework.response import Response
 from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
+    DateField,
+    DateFilter,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     UpdatedSinceFilterSet,
 )
 from psa.kernel.api_money import MoneyField
@@ -22,7 +27,7 @@ from timesheets.api.common import Readers, project_for_time_by_code
 from timesheets.models import Expense, ExpenseCategory
 
 
-class ExpenseSerializer(serializers.ModelSerializer):
+class ExpenseSerializer(ModelSerializer):
     person = serializers.EmailField(source="person.email", read_only=True)
     project = serializers.CharField(source="project.code", read_only=True)
     has_receipt = serializers.SerializerMethodField()
@@ -45,9 +50,9 @@ class OptionalBoolean(serializers.BooleanField):
     default_empty_html = serializers.empty
 
 
-class ExpenseChangeIn(serializers.Serializer):
-    date = serializers.DateField(required=False)
-    amount = MoneyField(max_digits=13, required=False)
+class ExpenseChangeIn(Serializer):
+    date = DateField(operational=True, required=False)
+    amount = MoneyField(max_digits=13, min_value=Decimal("0.001"), required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False)
     category = serializers.ChoiceField(choices=ExpenseCategory.choices, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -59,8 +64,8 @@ class ExpenseChangeIn(serializers.Serializer):
 
 class ExpenseCreateIn(ExpenseChangeIn):
     project = serializers.SlugField(max_length=30, help_text="The project's code.")
-    date = serializers.DateField()
-    amount = MoneyField(max_digits=13)
+    date = DateField(operational=True)
+    amount = MoneyField(max_digits=13, min_value=Decimal("0.001"))
     currency = serializers.CharField(
         max_length=3, min_length=3, required=False, help_text="Default: the project's."
     )
@@ -74,8 +79,8 @@ class ExpenseFilter(UpdatedSinceFilterSet):
     person = django_filters.CharFilter(field_name="person__email", lookup_expr="iexact")
     project = django_filters.CharFilter(field_name="project__code")
     customer = django_filters.NumberFilter(field_name="project__customer_id")
-    date_after = django_filters.DateFilter("date", lookup_expr="gte")
-    date_before = django_filters.DateFilter("date", lookup_expr="lte")
+    date_after = DateFilter("date", lookup_expr="gte")
+    date_before = DateFilter("date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=("date", "amount", "updated_at", "id"))
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -16,6 +17,8 @@ from psa.kernel import errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
     ETagDetailView,
+    ModelSerializer,
+    Serializer,
     UpdatedSinceFilterSet,
     if_match_schema,
 )
@@ -24,7 +27,7 @@ from timesheets.api.common import Approvers
 from timesheets.models import ApprovalPolicy
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     project = serializers.CharField(source="project.code", default=None, allow_null=True)
     legal_entity = serializers.CharField(
         source="legal_entity.code",
@@ -42,13 +45,13 @@ class PolicySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PolicyChangeIn(serializers.Serializer):
+class PolicyChangeIn(Serializer):
     enabled = serializers.BooleanField(required=False, allow_null=True)
     max_hours_per_day = serializers.DecimalField(
-        max_digits=4, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=4, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )
     max_hours_per_week = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=5, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )
     note_required = serializers.BooleanField(required=False, allow_null=True)
     project_must_be_active = serializers.BooleanField(required=False, allow_null=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
@@ -364,12 +365,14 @@ def expenses_pending(*, approver: Any) -> QuerySet:
 
 def approvals_pending(*, approver: Any) -> list[PersonWeek]:
     """Submitted time the approver may decide on, grouped per person-week (oldest first).
-    A manager's own time is left for someone else."""
+    Your own time is left for someone else (unless settings.TIME_SELF_APPROVAL)."""
     qs = TimeEntry.objects.filter(status=EntryStatus.SUBMITTED)
     if not has_role(approver, Role.FINANCE):
         if not has_role(approver, Role.PROJECT_MANAGER):
             return []
-        qs = qs.filter(project__manager=approver).exclude(person=approver)
+        qs = qs.filter(project__manager=approver)
+    if not settings.TIME_SELF_APPROVAL:
+        qs = qs.exclude(person=approver)
     weeks: dict[tuple[int, dt.date], PersonWeek] = {}
     entries = list(qs.select_related("person", "project", "task").order_by("date", "project__code"))
     for e in entries:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -38,8 +39,12 @@ def _week(person: Any, week_start: dt.date) -> Q:
 def _approvable(actor: Any, person: Any, week_start: dt.date, day: dt.date | None):
     if not has_role(actor, Role.PROJECT_MANAGER, Role.FINANCE):
         raise errors.PermissionDenied("Only project managers and finance approve time.")
-    if actor.pk == person.pk and not has_role(actor, Role.FINANCE):
-        raise errors.PermissionDenied("Your own time is approved by someone else.")
+    # Four eyes on every hour billed: finance and admins included. A one-person firm, where
+    # nobody else could approve, turns this off with TIME_SELF_APPROVAL.
+    if actor.pk == person.pk and not settings.TIME_SELF_APPROVAL:
+        raise errors.PermissionDenied(
+            "Your own time is approved by someone else.", fields={"person": "That is you."}
+        )
     qs = TimeEntry.objects.filter(_week(person, week_start)).select_related("project")
     if day is not None:
         qs = qs.filter(date=day)

@@ -13,6 +13,7 @@ from django.db import transaction
 from projects.models import Project
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.documents import DocumentRefused, image_check, pdf_sanitise
 from psa.kernel.etag import etag_require
 from psa.kernel.validators import decimal_input, money_places_check
@@ -82,6 +83,7 @@ def expense_create(
     """Record an expense the person paid for a project, with an optional receipt."""
     if actor.pk != person.pk:
         raise errors.PermissionDenied("You can only add your own expenses.")
+    date_require(date, "date", operational=True)
     if not can_log_time(person, project):
         raise errors.ValidationFailed(
             f"You cannot book expenses on {project.code.upper()}.",

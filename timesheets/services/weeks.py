@@ -13,6 +13,7 @@ from django.db.models import Sum
 from projects.models import Project, Task
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.etag import etag_require
 from psa.kernel.webhooks import webhooks_emit
 from timesheets.models import EntryStatus, TimeEntry
@@ -211,6 +212,7 @@ def time_entry_save(
     ``expected_etag`` (If-Match) must name the cell's entry as it is now (412 otherwise).
     """
     _require_self(actor, person)
+    date_require(date, "date", operational=True)
     amount = hours_parse(hours)
     _cell_check(project=project, task=task, note=note)
     with transaction.atomic():
@@ -269,6 +271,7 @@ def _cell_save(*, actor: Any, cell: dict[str, Any]) -> TimeEntry | None:
 def week_submit(*, actor: Any, person: Any, week_start: dt.date) -> int:
     """Submit the week: its draft and rejected entries go to approval. Returns how many."""
     _require_self(actor, person)
+    date_require(week_start, "week", operational=True)
     end = week_start + dt.timedelta(days=6)
     with transaction.atomic():
         _lock_person(person)
