@@ -19,7 +19,7 @@ from billing.models import (
     MilestoneBilling,
     ScheduleBilling,
 )
-from billing.selectors import approvedunbilled_time
+from billing.selectors import approved_unbilled_time
 from ledger.models import LegalEntity
 from projects.selectors import entry_rate
 from timesheets.services.billing_links import time_entries_mark_billed
@@ -36,7 +36,7 @@ def unbilled_time(
     """Approved, billable time of T&M and prepaid-fund projects through ``period_end`` that no
     active link bills yet, each row annotated with its resolved hourly rate (in SQL)."""
 
-    qs = approvedunbilled_time().filter(date__lte=period_end, project__legal_entity=legal_entity)
+    qs = approved_unbilled_time().filter(date__lte=period_end, project__legal_entity=legal_entity)
     if customer is not None:
         qs = qs.filter(project__customer=customer)
     if project is not None:
