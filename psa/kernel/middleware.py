@@ -91,7 +91,7 @@ class ApiEdgeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/api/") or request.path.startswith("/api/v1/schema/"):
+        if not request.path.startswith("/api/") or request.path.startswith(_DOCUMENTS):
             return self.get_response(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -116,6 +116,8 @@ class ApiEdgeMiddleware:
 
 
 API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+# The schema and its documentation pages, not API resources (the docs' script is ``?script=``).
+_DOCUMENTS = ("/api/v1/schema/", "/api/v1/docs/")
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
 
 

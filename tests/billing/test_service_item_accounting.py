@@ -166,7 +166,8 @@ def test_the_api_refuses_a_role_that_is_not_an_income_account_in_the_chart(
 def test_the_api_adds_an_item_with_a_revenue_role_of_the_chart(firm, finance, consultant):
     body = {"code": "audit", "name": "Audit", "revenue_account_role": "revenue_fixed_fee",
             "deferral_rule": "on_milestone"}  # fmt: skip
-    assert as_user(consultant).post("/api/v1/projects/service-items/", body).status_code == 403
+    refused = as_user(consultant).post("/api/v1/projects/service-items/", body, format="json")
+    assert refused.status_code == 403
     response = as_user(finance).post("/api/v1/projects/service-items/", body, format="json")
     assert response.status_code == 201
     assert ServiceItem.objects.get().revenue_account_role == "revenue_fixed_fee"

@@ -25,14 +25,15 @@ PREVIOUS = [
 
 
 def _migrate(targets):
-    """Migrate the named apps to ``targets``; the models of every app as they then are."""
+    """Migrate the named apps to ``targets`` (which unapplies what depends on their later
+    migrations, in any app); the models of every app as the applied migrations leave them."""
     executor = MigrationExecutor(connection)
     executor.migrate(targets)
     executor.loader.build_graph()
-    named = {app for app, _ in targets}
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in named]
-    state = others + [(app, name) for app, name in targets if name is not None]
-    return executor.loader.project_state(state).apps
+    applied = [
+        node for node in executor.loader.applied_migrations if node in executor.loader.graph.nodes
+    ]
+    return executor.loader.project_state(applied).apps
 
 
 def _latest():

@@ -9,16 +9,9 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.psa.test_migrations import _migrate
+
 BEFORE = [("timesheets", "0003_updated_at")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    named = {app for app, _ in targets}
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in named]
-    return executor.loader.project_state(others + targets).apps
 
 
 @pytest.fixture
