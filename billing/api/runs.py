@@ -150,7 +150,7 @@ class RunSerializer(ModelSerializer):
         model = BillingRun
         fields = ["id", "legal_entity", "period_end", "customer", "project", "status",
                   "started_by", "actor_label", "started_at", "finished_at", "invoices_created",
-                  "entries_billed"]  # fmt: skip
+                  "entries_billed", "issue_failures"]  # fmt: skip
 
 
 class RunPreview(BillingApi, generics.GenericAPIView):

@@ -55,6 +55,9 @@ class BillingRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     invoices_created = models.PositiveIntegerField(default=0)
     entries_billed = models.PositiveIntegerField(default=0)
+    # Invoices the run created but could not issue (one customer's failure never stops the
+    # others'): [{"invoice": id, "customer": name, "reason": text}]; they stay drafts.
+    issue_failures = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

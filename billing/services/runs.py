@@ -45,6 +45,7 @@ from billing.services.run_links import others_link, time_link, time_snapshot, un
 from crm.models import Customer
 from ledger.models import LegalEntity
 from projects.models import Project, ServiceItem
+from psa.kernel import errors
 from psa.kernel.audit import audit_record
 from psa.kernel.locking import LockSpace, lock_keys
 
@@ -281,13 +282,34 @@ def billing_run_execute(
         )
         held = _hold_negative(invoices, actor=actor, actor_label=actor_label)
         if issue:
-            for invoice in invoices:
-                if invoice not in held:
-                    invoice_issue(
-                        invoice=invoice, actor=actor, actor_label=actor_label, today=today
-                    )
+            issuable = [invoice for invoice in invoices if invoice not in held]
+            _issue_each(run, issuable, actor=actor, actor_label=actor_label, today=today)
     run.refresh_from_db()
     return run
+
+
+def _issue_each(
+    run: BillingRun, invoices: list[Invoice], *, actor: Any, actor_label: str, today: Any
+) -> None:
+    """Issue the run's drafts one by one, each in its own savepoint: one that cannot be issued
+    (no FX rate for its currency, say) stays a draft with its reason on the run and in the
+    audit trail, and every other customer is still invoiced."""
+    failures = []
+    for invoice in invoices:
+        try:
+            with transaction.atomic():
+                invoice_issue(invoice=invoice, actor=actor, actor_label=actor_label, today=today)
+        except errors.DomainError as exc:
+            reason = str(exc)
+            failures.append(
+                {"invoice": invoice.pk, "customer": str(invoice.customer), "reason": reason}
+            )
+            audit_record(
+                action="invoice.issue_failed", obj=invoice, actor=actor,
+                actor_label=actor_label, reason=reason[:300],
+            )  # fmt: skip
+    if failures:
+        BillingRun.objects.filter(pk=run.pk).update(issue_failures=failures)
 
 
 def _hold_negative(invoices: list[Invoice], *, actor: Any, actor_label: str) -> list[Invoice]:

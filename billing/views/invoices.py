@@ -174,6 +174,11 @@ def billing_run(request: HttpRequest) -> HttpResponse:
             f"Billing run created {run.invoices_created} invoice(s) for {run.entries_billed} "
             "time entries.",
         )
+        for failure in run.issue_failures:
+            messages.error(
+                request,
+                f"Not issued, left as a draft: {failure['customer']}: {failure['reason']}",
+            )
         status = "issued" if request.POST.get("issue") == "1" else "draft"
         return redirect(f"{reverse('billing:invoice_list')}?status={status}")
     preview = services.billing_run_preview(

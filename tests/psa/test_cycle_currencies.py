@@ -103,3 +103,25 @@ def test_a_review_limit_finer_than_the_columns_is_refused_naming_it(firm):
         automation_policy_set(legal_entity=firm, actor=None, values={"review_above": "10.0005"})
     assert "review_above" in caught.value.fields
     automation_policy_set(legal_entity=firm, actor=None, values={"review_above": "10.005"})
+
+
+def test_a_run_by_hand_issues_every_customer_it_can_and_names_the_one_it_cannot(
+    firm, customers, finance
+):
+    """Finance runs billing for the whole entity and asks for the invoices issued: with no KWD
+    rate, the British customer's invoice is issued, the Kuwaiti one stays a draft, and the run
+    says which customer and why."""
+    from billing.services import billing_run_execute
+
+    kuwaiti, british = customers
+    run = billing_run_execute(
+        legal_entity=firm, period_end=dt.date(2026, 11, 30), actor=finance, issue=True,
+        today=DEC_1,
+    )  # fmt: skip
+    assert run.invoices_created == 2
+    assert Invoice.objects.get(customer=british).status == InvoiceStatus.ISSUED
+    assert Invoice.objects.get(customer=kuwaiti).status == InvoiceStatus.DRAFT
+    [failure] = run.issue_failures
+    assert failure["customer"] == "Gulf Trading"
+    assert "KWD" in failure["reason"]
+    _balances(firm)
