@@ -165,7 +165,11 @@ def approval_policies_overview() -> dict[str, Any]:
     overrides = [
         {
             "policy": p,
-            "stated": [(name, getattr(p, name)) for name in RULES if getattr(p, name) is not None],
+            "stated": [
+                (ApprovalPolicy._meta.get_field(name).verbose_name.capitalize(), getattr(p, name))
+                for name in RULES
+                if getattr(p, name) is not None
+            ],
         }
         for p in rows.order_by("id")
         if p.legal_entity_id is None
