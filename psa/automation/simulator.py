@@ -104,8 +104,9 @@ class Events:
 @dataclass(frozen=True)
 class Plan:
     """The run's parameters. ``overload``: (consultant index, week number from 0) logging
-    10 h every weekday of that week, over the 40 h capacity; ``no_note``: the same for a week
-    logged without notes on a project whose rules require them."""
+    10 h every weekday of that week, over the 40 h capacity; ``no_note``: (consultant index,
+    week number) logging that week without notes, on a project whose rules require them (the
+    first project's: consultants 0, k, 2k... with k projects)."""
 
     consultants: int
     days: int
@@ -185,6 +186,8 @@ def firm_setup(plan: Plan, start: dt.date, rng: random.Random) -> Firm:
         ]
         customers = [_customer(entity, i, manager) for i in range(max(2, plan.consultants // 4))]
         projects = [_project(c, i, start, manager, plan) for i, c in enumerate(customers)]
+        # The first engagement's client wants a note on every entry: its project's override.
+        approval_policy_set(actor=finance, project=projects[0], note_required=True)
         by_person = {}
         for i, person in enumerate(consultants):
             project = projects[i % len(projects)]

@@ -58,17 +58,23 @@ def test_a_month_of_five_consultants_needs_no_person_and_every_exception_is_expl
 
 
 def test_a_week_over_capacity_waits_on_the_operations_page_with_its_reason(client):
-    firm, _, report = run(Plan(consultants=3, days=15, seed=8, start=START, overload=(1, 0)))
+    plan = Plan(consultants=3, days=15, seed=8, start=START, overload=(1, 0), no_note=(2, 1))
+    firm, _, report = run(plan)
 
     person = firm.consultants[1]
     project = firm.by_person[person.pk]
     reason = "50 h in the week > capacity 40 h"
     weeks = report.actions["weeks awaiting approval"]
-    assert len(weeks) == 1 and str(person) in weeks[0] and reason in weeks[0]
-    assert report.human_actions == 1
+    assert len(weeks) == 2, weeks
+    assert str(person) in weeks[0] and reason in weeks[0]
+    # The week logged without notes on the project that requires them waits too, named.
+    careless = firm.consultants[2]
+    assert str(careless) in weeks[1] and "no note on Mon 09 Nov" in weeks[1]
+    assert report.human_actions == 2
     assert report.unexplained == []
-    waits = [w for run in JobRun.objects.filter(job="auto-approve") for w in run.waits]
-    assert waits and all(reason in w["reason"] for w in waits)
+    waits = [w["reason"] for run in JobRun.objects.filter(job="auto-approve") for w in run.waits]
+    assert any(reason in w for w in waits) and any("no note on" in w for w in waits)
+    assert all(reason in w or "no note on" in w for w in waits)
     # The other weeks of the same person went through.
     assert TimeEntry.objects.filter(person=person, status=EntryStatus.APPROVED).exists()
 
@@ -83,3 +89,24 @@ def test_the_simulator_refuses_a_clock_that_cannot_move(settings):
     settings.CLOCK_CONTROL = False
     with pytest.raises(CommandError, match="CLOCK_CONTROL"):
         call_command("simulate", consultants=1, days=1)
+
+
+def test_running_the_same_seed_again_adds_nothing():
+    from billing.models import Invoice, Payment
+    from ledger.models import JournalEntry
+
+    def counts():
+        return (
+            TimeEntry.objects.count(),
+            Invoice.objects.count(),
+            Payment.objects.count(),
+            JournalEntry.objects.count(),
+        )
+
+    plan = Plan(consultants=2, days=10, seed=9, start=START)
+    firm, _, _ = simulate(plan)
+    before = counts()
+    again, _, _ = simulate(plan)
+    assert again.entity == firm.entity
+    assert counts() == before
+    assert TimeEntry.objects.exists()
