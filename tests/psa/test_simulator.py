@@ -3,6 +3,7 @@ a rule must stop waits on the operations page with its reason."""
 
 import datetime as dt
 import html
+import io
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -106,7 +107,11 @@ def test_running_the_same_seed_again_adds_nothing():
     plan = Plan(consultants=2, days=10, seed=9, start=START)
     firm, _, _ = simulate(plan)
     before = counts()
-    again, _, _ = simulate(plan)
-    assert again.entity == firm.entity
+    out = io.StringIO()
+    call_command("simulate", consultants=2, days=10, seed=9, start=START, stdout=out)
     assert counts() == before
+    printed = out.getvalue()
+    assert f"({firm.entity.code}): 2 consultants, 10 days to 11 Nov 2026" in printed
+    assert "Human actions needed: 0" in printed
+    assert "Trial balance balanced: yes" in printed
     assert TimeEntry.objects.exists()

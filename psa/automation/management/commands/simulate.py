@@ -51,7 +51,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         report = report_build(firm=firm, events=events, as_of=last, since=since)
         self.stdout.write(
-            f"Simulated {firm.entity.name} ({firm.entity.code}): {consultants} consultants, "
+            f"{firm.entity.name} ({firm.entity.code}): {consultants} consultants, "
             f"{days} days to {last:%d %b %Y}."
         )
         for line in report_lines(report, seconds=time.monotonic() - began):
