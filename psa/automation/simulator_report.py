@@ -44,7 +44,7 @@ class SimReport:
         """Items that wait without a reason (the issue's "nothing waits silently")."""
         out = []
         for kind, items in self.actions.items():
-            out += [f"{kind}: {i}" for i in items if not i.split(": ", 1)[1:] or not i.strip()]
+            out += [f"{kind}: {i}" for i in items if not i.partition(": ")[2].strip()]
         for job, reasons in self.waits.items():
             out += [f"{job}: (no reason)" for reason in reasons if not reason.strip()]
         return out

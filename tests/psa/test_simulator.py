@@ -115,3 +115,17 @@ def test_running_the_same_seed_again_adds_nothing():
     assert "Human actions needed: 0" in printed
     assert "Trial balance balanced: yes" in printed
     assert TimeEntry.objects.exists()
+
+
+def test_an_item_without_a_reason_is_named_unexplained():
+    from psa.automation.simulator_report import SimReport
+
+    report = SimReport(
+        actions={"weeks awaiting approval": ["Ann, week of 02 Nov: ", "Bob, week of 02 Nov: over"]},
+        waits={"auto-approve": {"": 1}},
+    )
+    assert report.unexplained == [
+        "weeks awaiting approval: Ann, week of 02 Nov: ",
+        "auto-approve: (no reason)",
+    ]
+    assert report.human_actions == 2
