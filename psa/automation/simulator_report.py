@@ -143,8 +143,9 @@ def report_lines(report: SimReport, *, seconds: float | None = None) -> list[str
     for kind, items in report.actions.items():
         lines.append(f"  {kind}: {len(items)}")
         lines += [f"    - {item}" for item in items[:20]]
-    lines.append("Waits the jobs recorded (with their reasons):" if report.waits else
-                 "Waits the jobs recorded: none")  # fmt: skip
+    # The jobs run for every legal entity: on a database with other firms, theirs show too.
+    lines.append("Waits the jobs recorded, all entities (with their reasons):" if report.waits
+                 else "Waits the jobs recorded, all entities: none")  # fmt: skip
     for job, reasons in report.waits.items():
         lines += [f"  {job}: {n} times: {reason}" for reason, n in reasons.items()]
     lines += [f"{name}: {value}" for name, value in report.figures.items()]
