@@ -25,7 +25,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 
-from psa.kernel import errors
+from psa.kernel import clock, errors
 
 EARLIEST = dt.date(1970, 1, 1)
 LATEST = dt.date(2100, 12, 31)
@@ -37,7 +37,7 @@ def bounds(*, operational: bool = False, today: dt.date | None = None) -> tuple[
     """The first and last date accepted."""
     if not operational:
         return EARLIEST, LATEST
-    year = (today or timezone.localdate()).year
+    year = (today or clock.today()).year
     return (
         dt.date(year - OPERATIONAL_YEARS_BACK, 1, 1),
         dt.date(year + OPERATIONAL_YEARS_AHEAD, 12, 31),
