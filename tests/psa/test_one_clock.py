@@ -16,7 +16,7 @@ from billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, Paymen
 from ledger import rules
 from ledger.models import JournalEntry
 from ledger.services import journal_post, period_soft_lock
-from psa.kernel import clock
+from psa.kernel import clock, dates
 from tests.api.conftest import as_user
 from tests.billing.payment_fixtures import customer, firm, invoice  # noqa: F401
 
@@ -149,5 +149,20 @@ def test_the_previous_month_closes_in_the_demo_and_nothing_after_is_dated_in_it(
         assert all(entry.date > month_end for entry in after)
         firm.refresh_from_db()
         assert firm.soft_lock_date == month_end
+    finally:
+        clock.reset()
+
+
+def test_the_operational_date_window_follows_the_clock():
+    real = timezone.localdate()
+    clock.reset()
+    try:
+        clock.advance(days=400)
+        first, last = dates.bounds(operational=True)
+        year = clock.today().year
+        assert year > real.year
+        assert (first, last) == (dt.date(year - 10, 1, 1), dt.date(year + 1, 12, 31))
+        late = dt.date(year + 1, 6, 1)  # refused by the real date's window, fine by the clock's
+        assert dates.date_problem(late, operational=True) is None
     finally:
         clock.reset()
