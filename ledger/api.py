@@ -11,7 +11,6 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from ledger import selectors, services
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
+from psa.kernel import clock
 from psa.kernel.api import DateField, ModelSerializer, QuerySerializer, Serializer, role_permission
 from psa.kernel.api_auth import StrictPageSize
 from psa.kernel.api_money import MoneyField
@@ -156,7 +156,7 @@ class PeriodQuery(QuerySerializer):
     by = serializers.ChoiceField(choices=["project", "customer"], required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        today = timezone.localdate()
+        today = clock.today()
         attrs.setdefault("start", today.replace(month=1, day=1))
         attrs.setdefault("end", today)
         if attrs["end"] < attrs["start"]:
@@ -171,7 +171,7 @@ def _entity(code: str) -> LegalEntity:
 def _as_of(request: Request) -> dt.date:
     query = AsOfQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return query.validated_data.get("as_of") or timezone.localdate()
+    return query.validated_data.get("as_of") or clock.today()
 
 
 def _out(
@@ -379,7 +379,7 @@ class EntryReverse(APIView):
         data.is_valid(raise_exception=True)
         reversal = services.journal_reverse(
             entry=entry,
-            date=data.validated_data.get("date") or timezone.localdate(),
+            date=data.validated_data.get("date") or clock.today(),
             reason=data.validated_data["reason"],
             actor=request.user,
         )

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from ledger import hooks, rules, sources
 from ledger.chart import DEFAULT_CHART
@@ -27,7 +26,7 @@ from ledger.models import (
     LegalEntity,
     RoleMapping,
 )
-from psa.kernel import correlation, errors, outbound
+from psa.kernel import clock, correlation, errors, outbound
 from psa.kernel.audit import audit_record
 from psa.kernel.roles import Role, require_role
 from psa.kernel.webhooks import webhooks_emit
@@ -366,7 +365,7 @@ def period_soft_lock(*, legal_entity: LegalEntity, through: dt.date, actor: Any)
     current = legal_entity.soft_lock_date
     if current and through < current:
         require_role(actor, Role.ADMIN)
-    if through >= timezone.localdate():
+    if through >= clock.today():
         raise errors.ValidationFailed(
             "Only past days can be locked.", fields={"through": "Must be before today."}
         )

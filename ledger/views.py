@@ -24,7 +24,7 @@ from ledger.models import (
     OutboxStatus,
 )
 from ledger.outbox import outbox_retry
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.dates import date_from_text
 from psa.kernel.roles import Role, has_role, role_required
 
@@ -56,7 +56,7 @@ def _ctx(entity: LegalEntity, tab: str, **extra: Any) -> dict[str, Any]:
         "entity": entity,
         "entities": LegalEntity.objects.order_by("name"),
         "tab": tab,
-        "today": timezone.localdate(),
+        "today": clock.today(),
         **extra,
     }
 
@@ -72,7 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @role_required(*FINANCE)
 def trial_balance(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    as_of = _date(request, "as_of", timezone.localdate())
+    as_of = _date(request, "as_of", clock.today())
     rows = selectors.trial_balance(legal_entity=entity, as_of=as_of)
     totals = (sum(r.debit for r in rows), sum(r.credit for r in rows))
     return render(
@@ -85,7 +85,7 @@ def trial_balance(request: HttpRequest, code: str) -> HttpResponse:
 @role_required(*FINANCE)
 def profit_and_loss(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    today = timezone.localdate()
+    today = clock.today()
     start = _date(request, "start", today.replace(month=1, day=1))
     end = _date(request, "end", today)
     by = "customer_id" if request.GET.get("by") == "customer" else "project_id"
@@ -108,7 +108,7 @@ def profit_and_loss(request: HttpRequest, code: str) -> HttpResponse:
 @role_required(*FINANCE)
 def balance_sheet(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    as_of = _date(request, "as_of", timezone.localdate())
+    as_of = _date(request, "as_of", clock.today())
     sheet = selectors.balance_sheet(legal_entity=entity, as_of=as_of)
     return render(
         request, "ledger/balance_sheet.html", _ctx(entity, "bs", sheet=sheet, as_of=as_of)
@@ -119,7 +119,7 @@ def balance_sheet(request: HttpRequest, code: str) -> HttpResponse:
 def account_ledger(request: HttpRequest, code: str, account: str) -> HttpResponse:
     entity = _entity(code)
     acct = get_object_or_404(Account, legal_entity=entity, code=account)
-    today = timezone.localdate()
+    today = clock.today()
     start = _date(request, "start", today.replace(month=1, day=1))
     end = _date(request, "end", today)
     opening, lines = selectors.general_ledger(account=acct, start=start, end=end)
@@ -199,7 +199,7 @@ def entry_new(request: HttpRequest, code: str) -> HttpResponse:
         ]  # fmt: skip
         try:
             entry = services.journal_manual_post(
-                legal_entity=entity, date=_date(request, "date", timezone.localdate()),
+                legal_entity=entity, date=_date(request, "date", clock.today()),
                 memo=post.get("memo", ""), lines=lines, actor=request.user,
             )  # fmt: skip
         except errors.ValidationFailed as exc:
@@ -215,7 +215,7 @@ def entry_new(request: HttpRequest, code: str) -> HttpResponse:
             entity, "tb", error=error, fields=fields,
             rows=_manual_rows(request.POST if error else None, fields),
             accounts=entity.accounts.filter(is_active=True).order_by("code"),
-            date=request.POST.get("date") or timezone.localdate().isoformat(),
+            date=request.POST.get("date") or clock.today().isoformat(),
             memo=request.POST.get("memo", ""),
         ),
         status=400 if error else 200,
@@ -229,7 +229,7 @@ def entry_reverse(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     entry = get_object_or_404(JournalEntry, legal_entity=entity, pk=pk)
     reversal = services.journal_reverse(
         entry=entry,
-        date=_date(request, "date", timezone.localdate()),
+        date=_date(request, "date", clock.today()),
         reason=request.POST.get("reason", ""),
         actor=request.user,
     )
@@ -242,7 +242,7 @@ def entry_reverse(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 @role_required(*FINANCE)
 def ar_aging(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    as_of = _date(request, "as_of", timezone.localdate())
+    as_of = _date(request, "as_of", clock.today())
     rows = selectors.ar_aging(legal_entity=entity, as_of=as_of)
     labels = _labels("customer", {r["customer_id"] for r in rows})
     for row in rows:
@@ -261,7 +261,7 @@ def ar_aging(request: HttpRequest, code: str) -> HttpResponse:
 @role_required(*FINANCE)
 def unbilled_wip(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    as_of = _date(request, "as_of", timezone.localdate())
+    as_of = _date(request, "as_of", clock.today())
     rows = selectors.unbilled_wip(legal_entity=entity, as_of=as_of)
     labels = _labels("project", {r["project_id"] for r in rows})
     for row in rows:
@@ -325,7 +325,7 @@ def chart(request: HttpRequest, code: str) -> HttpResponse:
 @role_required(*FINANCE)
 def export_download(request: HttpRequest, code: str) -> HttpResponse:
     entity = _entity(code)
-    today = timezone.localdate()
+    today = clock.today()
     fmt = request.GET.get("fmt", "")
     if fmt not in exports.FORMATS:
         return render(

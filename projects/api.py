@@ -31,7 +31,7 @@ from projects.models import (
     ServiceItem,
     Task,
 )
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
     DateField,
@@ -399,13 +399,12 @@ class MilestoneReach(ProjectApi, generics.GenericAPIView):
     @extend_schema(request=None, responses=MilestoneSerializer)
     def post(self, request: Request, pk: int) -> Response:
         """Mark a planned milestone reached today (the project's manager or finance)."""
-        from django.utils import timezone
 
         milestone = _milestone(request, pk)
         services.project_manage_check(project=milestone.project, actor=request.user)
         if milestone.status == MilestoneStatus.INVOICED:
             raise errors.Conflict("The milestone is invoiced.")
-        services.milestone_reach(milestone=milestone, on=timezone.localdate(), actor=request.user)
+        services.milestone_reach(milestone=milestone, on=clock.today(), actor=request.user)
         return Response(MilestoneSerializer(_milestone(request, pk)).data)
 
 

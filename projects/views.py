@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects import selectors, services
 from projects.models import MilestoneStatus, RateCard
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.roles import Role, has_role, role_required
 
 VIEWERS = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE)
@@ -61,7 +60,7 @@ def milestone_reach(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     milestone = project.milestones.filter(pk=pk).first()
     if milestone is None:
         raise errors.NotFound("No such milestone.")
-    services.milestone_reach(milestone=milestone, on=timezone.localdate(), actor=request.user)
+    services.milestone_reach(milestone=milestone, on=clock.today(), actor=request.user)
     messages.success(request, f"{milestone.name} reached.")
     return redirect("projects:detail", code=project.code)
 

@@ -3,7 +3,9 @@
 - imports point down the floors (import-linter, `.importlinter`): proven here to catch an
   upward import, and run on the real tree by `python3 dev.py test`;
 - no module over 500 lines, no function over 80 lines (migrations and tests aside);
-- an import of another app inside a function body says why, in a comment.
+- an import of another app inside a function body says why, in a comment;
+- the product's dates come from the one clock (psa.kernel.clock): real time is read only for
+  technical timestamps, by the functions TECHNICAL_NOW lists.
 """
 
 from __future__ import annotations
@@ -132,3 +134,141 @@ def test_an_upward_import_fails_the_floors_contract(tmp_path, module, upward, me
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert message in result.stdout
+
+
+# One clock (CONTRIBUTING.md, "Dates: one clock"): the product's dates come from
+# psa.kernel.clock. Real time is read only by the clock itself and, for technical timestamps
+# (retries and backoff of the outboxes, token expiry, rate limits, run and audit records,
+# row `updated_at`s), by the functions listed here with `timezone.now()`.
+CLOCK_MODULE = "psa/kernel/clock.py"
+TECHNICAL_NOW = frozenset(
+    {
+        "billing/selectors/payments.py:attempts_needing_attention",
+        "billing/services/checkout.py:checkout_start",
+        "billing/services/collect.py:_mark_failed",
+        "billing/services/collect.py:attempt_follow_up",
+        "billing/services/collect.py:attempt_send",
+        "billing/services/payments.py:_method_save",
+        "billing/services/payments.py:payment_confirm",
+        "billing/services/pdf.py:invoice_pdf_store",
+        "billing/services/runs.py:billing_run_execute",
+        "billing/services/stripe_events.py:_on_checkout_session",
+        "billing/services/stripe_events.py:stripe_event_process",
+        "billing/services/voiding.py:_prepayments_returned",
+        "billing/services/voiding.py:invoice_void",
+        "ledger/outbox.py:outbox_enqueue",
+        "ledger/views.py:integration",
+        "projects/services.py:milestone_reach",
+        "psa/automation/jobs.py:_finish",
+        "psa/automation/jobs.py:job_run",
+        "psa/automation/sweeps.py:attempts_reconcile",
+        "psa/automation/tasks.py:heartbeat",
+        "psa/automation/views.py:operations",
+        "psa/kernel/delivery.py:deliver",
+        "psa/kernel/delivery.py:due",
+        "psa/kernel/delivery.py:retry",
+        "psa/kernel/mail.py:mail_due",
+        "psa/kernel/mail.py:mail_enqueue",
+        "psa/kernel/mail.py:mail_problems",
+        "psa/kernel/mail.py:mail_send",
+        "psa/kernel/middleware.py:__call__",
+        "psa/kernel/middleware.py:_idempotency_owner",
+        "psa/kernel/services.py:api_token_authenticate",
+        "psa/kernel/services.py:api_token_create",
+        "psa/kernel/services.py:api_token_revoke",
+        "psa/kernel/views.py:api_tokens",
+        "psa/kernel/webhooks.py:webhook_unsubscribe",
+        "psa/kernel/webhooks.py:webhooks_emit",
+    }
+)
+_REAL_DATE = {
+    ("date", "today"), ("datetime", "now"), ("datetime", "today"), ("datetime", "utcnow"),
+}  # fmt: skip
+
+
+def _real_time_reads(tree: ast.AST):
+    """(function, line, what) for every read of real time: `timezone.now`, an argument-less
+    `timezone.localdate()`/`localtime()`, `date.today`, `datetime.now`/`today`/`utcnow`, and
+    importing them by name from django.utils.timezone."""
+    # `timezone.localdate(moment)` only converts; without an argument, or passed as a
+    # callable (a field's default), it reads real time.
+    converting = {
+        id(node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and (node.args or node.keywords)
+    }
+
+    def visit(node: ast.AST, function: str):
+        for child in ast.iter_child_nodes(node):
+            name = function
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = child.name
+            if isinstance(child, ast.ImportFrom) and child.module == "django.utils.timezone":
+                for alias in child.names:
+                    if alias.name in ("now", "localdate", "localtime"):
+                        yield (
+                            function,
+                            child.lineno,
+                            f"from django.utils.timezone import {alias.name}",
+                        )
+            if isinstance(child, ast.Attribute):
+                owner = child.value
+                owner_name = (
+                    owner.id if isinstance(owner, ast.Name)
+                    else owner.attr if isinstance(owner, ast.Attribute) else ""
+                )  # fmt: skip
+                if owner_name == "timezone" and child.attr == "now":
+                    yield function, child.lineno, "timezone.now"
+                elif owner_name == "timezone" and child.attr in ("localdate", "localtime"):
+                    if id(child) not in converting:
+                        yield function, child.lineno, f"timezone.{child.attr}()"
+                elif (owner_name, child.attr) in _REAL_DATE:
+                    yield function, child.lineno, f"{owner_name}.{child.attr}"
+            yield from visit(child, name)
+
+    yield from visit(tree, "<module>")
+
+
+def _clock_bypasses() -> list[str]:
+    found, allowed = [], set()
+    for path in _sources():
+        relative = str(path.relative_to(ROOT))
+        if relative == CLOCK_MODULE:
+            continue
+        for function, line, what in _real_time_reads(ast.parse(path.read_text())):
+            if what == "timezone.now" and f"{relative}:{function}" in TECHNICAL_NOW:
+                allowed.add(f"{relative}:{function}")
+                continue
+            found.append(f"{relative}:{line} ({function}) {what}")
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        for number, text in enumerate(template.read_text().splitlines(), 1):
+            if "{% now " in text:
+                found.append(f"{template.relative_to(ROOT)}:{number} {{% now %}}")
+    found += [f"{stale} is in TECHNICAL_NOW but reads no time" for stale in TECHNICAL_NOW - allowed]
+    return found
+
+
+def test_the_product_reads_its_dates_from_the_one_clock():
+    bypasses = _clock_bypasses()
+    assert bypasses == [], (
+        "use psa.kernel.clock.today()/now() (business dates), or add the function to "
+        f"TECHNICAL_NOW if it stamps a technical timestamp (CONTRIBUTING.md): {bypasses}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f():\n    return timezone.localdate()\n", [("f", 2, "timezone.localdate()")]),
+        ("def f():\n    return dt.date.today()\n", [("f", 2, "date.today")]),
+        (
+            "x = models.DateField(default=timezone.localdate)\n",
+            [("<module>", 1, "timezone.localdate()")],
+        ),
+        ("def g():\n    return timezone.now()\n", [("g", 2, "timezone.now")]),
+        ("def h(at):\n    return timezone.localdate(at)\n", []),
+        ("def k():\n    return clock.today()\n", []),
+    ],
+)
+def test_a_read_of_real_time_is_found(source, expected):
+    assert list(_real_time_reads(ast.parse(source))) == expected

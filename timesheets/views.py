@@ -11,11 +11,10 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from projects.models import Task
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.dates import date_problem
 from psa.kernel.roles import Role, has_role, role_required
 from timesheets import selectors, services
@@ -29,7 +28,7 @@ APPROVERS = (Role.PROJECT_MANAGER, Role.FINANCE)
 
 def _monday(text: str | None) -> dt.date:
     if not text:
-        return selectors.week_start(timezone.localdate())
+        return selectors.week_start(clock.today())
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
@@ -54,7 +53,7 @@ def week(request: HttpRequest, day: str | None = None) -> HttpResponse:
         "timesheets/week.html",
         {
             "grid": grid,
-            "today": timezone.localdate(),
+            "today": clock.today(),
             "prev_week": monday - dt.timedelta(days=7),
             "next_week": monday + dt.timedelta(days=7),
             "history": selectors.week_history(grid.entries, person=request.user, week_start=monday),
@@ -117,7 +116,7 @@ def cell(request: HttpRequest) -> HttpResponse:
             "cell": cell,
             "d": day_total,
             "oob": True,
-            "today": timezone.localdate(),
+            "today": clock.today(),
         },
     )
 
@@ -256,7 +255,7 @@ def expenses(request: HttpRequest) -> HttpResponse:
     user = request.user
     projects = list(selectors.projects_open_for_time(user))
     form: dict[str, Any] = {
-        "date": timezone.localdate().isoformat(),
+        "date": clock.today().isoformat(),
         "currency": "",
         "billable": True,
     }

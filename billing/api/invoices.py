@@ -15,7 +15,6 @@ from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.http import FileResponse
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
@@ -28,7 +27,7 @@ from billing.api.runs import BillingApi, Finance, RunDetail, RunListExecute, Run
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from projects.selectors import project_list_visible_to
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.api import (
     FILTER_BACKENDS,
     BooleanFilter,
@@ -126,7 +125,7 @@ class InvoiceFilter(UpdatedSinceFilterSet):
         if value is None:
             return qs
         late = selectors.invoice_filter(
-            Invoice.objects.all(), {"overdue": "1"}, timezone.localdate()
+            Invoice.objects.all(), {"overdue": "1"}, clock.today()
         ).values("pk")
         return qs.filter(pk__in=late) if value else qs.exclude(pk__in=late)
 
@@ -250,7 +249,7 @@ class ProfitabilityQuery(QuerySerializer):
     project = serializers.SlugField(required=False, max_length=30)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        today = timezone.localdate()
+        today = clock.today()
         attrs.setdefault("start", today.replace(month=1, day=1))
         attrs.setdefault("end", today)
         if attrs["end"] < attrs["start"]:

@@ -28,7 +28,7 @@ from billing.models import (
     PaymentMethod,
 )
 from billing.services import checkout, gateway, payments, sending
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import to_minor_units
 from psa.kernel.webhooks import webhooks_emit
@@ -164,9 +164,9 @@ def attempt_follow_up(*, attempt_id: int, today: dt.date | None = None) -> None:
             ).count()
             retry_days = settings.AUTOPAY_RETRY_DAYS
             if failures <= len(retry_days):
-                base = (
-                    timezone.make_aware(dt.datetime.combine(today, dt.time.min)) if today else now
-                )
+                base = clock.now()
+                if today:
+                    base = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
                 when = base + dt.timedelta(days=retry_days[failures - 1])
                 PaymentAttempt.objects.filter(pk=attempt.pk).update(next_retry_at=when)
                 action, after = "autopay.retry_planned", {"next_retry_at": when.isoformat()}

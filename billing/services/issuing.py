@@ -12,7 +12,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import (
     F,
 )
-from django.utils import timezone
 
 from billing.models import (
     Invoice,
@@ -36,7 +35,7 @@ from ledger.outbox import integration_publish
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
 from projects.models import DeferralRule, Milestone, MilestoneStatus
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.mail import mail_exists
 from psa.kernel.money import money_text
@@ -150,7 +149,7 @@ def invoice_issue(
     *, invoice: Invoice, actor: Any = None, actor_label: str = "", today: dt.date | None = None
 ) -> Invoice:
     """Number, date and post a draft. Issuing an issued invoice again changes nothing."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     with transaction.atomic():
         locked = (
             Invoice.objects.select_for_update()
@@ -182,7 +181,7 @@ def invoice_issue(
         locked.issue_date = today
         locked.due_date = today + dt.timedelta(days=locked.customer.payment_terms_days)
         locked.fx_rate = rate
-        locked.issued_at = timezone.now()
+        locked.issued_at = clock.now()
         locked.save(
             update_fields=["number", "status", "issue_date", "due_date", "fx_rate", "issued_at"]
         )

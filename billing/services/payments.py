@@ -42,7 +42,7 @@ from crm.models import Customer
 from ledger import rules
 from ledger.selectors import fx_rate_for, fx_rate_required, prepayment_carrying
 from ledger.services import journal_post
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.dates import date_require
 from psa.kernel.money import MoneyError, from_minor_units, money_text, round_money, to_decimal
@@ -143,7 +143,7 @@ def payment_record(
 ) -> Payment:
     """Record money received for an invoice and book it. A partial payment leaves the invoice
     partially paid; whatever exceeds the amount due becomes the customer's credit."""
-    received_on = received_on or timezone.localdate()
+    received_on = received_on or clock.today()
     # A typo in the year (0001, 9999) must not reach the books.
     date_require(received_on, "received_on", operational=True)
     if method not in PaymentMethodKind.values:
@@ -224,7 +224,7 @@ def credit_apply(*, invoice: Invoice, actor: Any = None, actor_label: str = "") 
             invoice=locked,
         )  # fmt: skip
         became_paid = _settle(locked, amount)
-        today = timezone.localdate()
+        today = clock.today()
         journal_post(
             legal_entity=locked.legal_entity,
             event=rules.CustomerCreditApplied(
@@ -251,7 +251,7 @@ def invoice_write_off(
     *, invoice: Invoice, actor: Any, reason: str, today: dt.date | None = None
 ) -> WriteOff:
     """Give up on what an invoice still owes: bad debt, and the invoice is settled."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     if not reason.strip():
         raise errors.ValidationFailed("Say why it is written off.", fields={"reason": "Required."})
     with transaction.atomic():

@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Sum
-from django.utils import timezone
 
 from billing.models import (
     CustomerCredit,
@@ -33,7 +32,7 @@ from crm.models import Customer
 from ledger import rules
 from ledger.models import LegalEntity
 from ledger.services import journal_post
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.money import from_minor_units, to_minor_units
 
@@ -166,7 +165,7 @@ def refund_book(*, refund: Refund, status: str) -> Refund:
                 customer_id=payment.customer_id, currency=payment.currency, amount=-from_credit,
                 payment=payment,
             )  # fmt: skip
-        today = timezone.localdate()
+        today = clock.today()
         # The cash leaves at today's rate; the receivable (the invoice's rate) or the credit
         # (the payment's) comes back at the rate it was booked at: the rule books the FX.
         cash_rate = _rate(payment.currency, invoice.legal_entity, today, invoice.fx_rate)
@@ -224,7 +223,7 @@ def dispute_sync(*, dispute_obj: dict) -> Dispute | None:
             "currency": currency, "fx_rate": payment.fx_rate, "customer_id": payment.customer_id,
             "document": f"invoice:{invoice.pk}", "description": f"Dispute on {invoice.number}",
         }  # fmt: skip
-        today = timezone.localdate()
+        today = clock.today()
         journal_post(
             legal_entity=payment.legal_entity,
             event=rules.DisputeOpened(amount=amount, fee=dispute.fee, **common),
@@ -301,7 +300,7 @@ def payout_sync(*, payout_obj: dict) -> Payout | None:
         if payout.status != "paid":
             Payout.objects.filter(pk=payout.pk).update(status=payout_obj["status"])
         if payout_obj["status"] == "paid":
-            on = payout.arrival_date or timezone.localdate()
+            on = payout.arrival_date or clock.today()
             journal_post(
                 legal_entity=entity,
                 event=rules.PayoutPaid(

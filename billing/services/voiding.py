@@ -32,7 +32,7 @@ from ledger import rules
 from ledger.selectors import document_receivable
 from ledger.services import journal_post
 from projects.models import Milestone, MilestoneStatus
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 
 
@@ -132,7 +132,7 @@ def _prepayments_returned(
     and credit (a credit movement back in) paid of a voided invoice, and post it back:
     Dr receivable, Cr customer prepayments, so the credit note clears the receivable."""
     now = timezone.now()
-    on = today or timezone.localdate()
+    on = today or clock.today()
     for application, amount in prepaid:
         if application is not None:
             FundApplication.objects.filter(pk=application.pk).update(reversed_at=now)

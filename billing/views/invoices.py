@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing import selectors, services
@@ -31,7 +30,7 @@ from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from crm.models import Customer
 from ledger.models import JournalEntry, LegalEntity
 from projects.models import Project
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_history
 from psa.kernel.dates import date_from_text
 from psa.kernel.roles import Role, role_required
@@ -41,7 +40,7 @@ FINANCE = (Role.FINANCE,)
 
 @role_required(*FINANCE)
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = clock.today()
     qs = selectors.invoice_filter(
         selectors.invoice_list_visible_to(request.user), request.GET, today
     )
@@ -83,7 +82,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "entries": entries,
             "history": audit_history(invoice)[:50],
             "credit_note": Invoice.objects.filter(credits=invoice).first(),
-            "today": timezone.localdate(),
+            "today": clock.today(),
             **invoice_payments(invoice),
             "fund_applied": invoice.fund_applied.select_related("project"),
         },
@@ -144,7 +143,7 @@ def _run_form(request: HttpRequest) -> dict:
     if entity is None:
         raise errors.NotFound("No legal entity exists yet.")
     raw = request.GET.get("period_end") or request.POST.get("period_end")
-    today = timezone.localdate()
+    today = clock.today()
     period_end = date_from_text(
         raw, "period_end", default=today.replace(day=1) - dt.timedelta(days=1)
     )
@@ -246,7 +245,7 @@ def _project_billing_post(request: HttpRequest, project: Any) -> None:
 def _fees_with_periods(project: Any) -> list[RecurringFee]:
     """The project's recurring fees, each with its last six periods up to two months ahead."""
     fees = list(RecurringFee.objects.filter(project=project).prefetch_related("usage"))
-    horizon = timezone.localdate() + dt.timedelta(days=62)
+    horizon = clock.today() + dt.timedelta(days=62)
     billed = {
         (b.fee_id, b.period_start, b.part): b.line.invoice
         for b in ScheduleBilling.objects.filter(

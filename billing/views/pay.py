@@ -11,14 +11,13 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.models import AttemptStatus, Invoice, InvoiceKind, InvoiceStatus
 from billing.selectors import invoice_document
 from billing.services import checkout, gateway, payments
 from billing.services.pdf import invoice_pdf_store
-from psa.kernel import errors, ratelimit
+from psa.kernel import clock, errors, ratelimit
 from psa.kernel.views import client_ip
 
 WINDOW_SECONDS = 60
@@ -60,7 +59,7 @@ def pay_status(invoice: Invoice) -> str:
         return "void"
     if invoice.status == InvoiceStatus.PAID or invoice.nothing_to_pay:
         return "paid"  # a 0.00 invoice is settled at issue
-    if invoice.due_date and invoice.due_date < timezone.localdate():
+    if invoice.due_date and invoice.due_date < clock.today():
         return "overdue"
     return "due"
 

@@ -26,7 +26,7 @@ from crm.models import (
 from crm.services._common import MAX_MESSAGE_LENGTH, SALES_ROLES, company_domain, validate
 from crm.services.contacts import contact_create
 from crm.services.customers import customer_create
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.locking import LockSpace, lock_keys
 from psa.kernel.queue import enqueue_on_commit
@@ -125,7 +125,7 @@ def _check_new_lead(lead: Lead) -> None:
 def _lead_repeat(existing: Lead, lead: Lead, *, actor: Any) -> None:
     """The same address again while its lead is open: the message and missing details join it."""
     before = snapshot(existing, ["submissions"])
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    stamp = timezone.localtime(clock.now()).strftime("%Y-%m-%d %H:%M")
     if lead.message:
         joined = f"{existing.message}\n\n— {stamp} —\n{lead.message}".strip()
         existing.message = joined[-20000:]

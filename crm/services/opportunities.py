@@ -12,13 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from crm.hooks import delivery
 from crm.models import Customer, Lead, LeadStatus, Opportunity, OpportunityStage
 from crm.services._common import SALES_ROLES, validate
 from crm.services.leads import customer_from_lead, locked_lead
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_record
 from psa.kernel.dates import date_require
 from psa.kernel.etag import etag_require
@@ -214,7 +213,7 @@ def opportunity_win(
             actor=actor,
         )
         opp.customer = customer
-        opp.stage, opp.probability, opp.won_at = OpportunityStage.WON, 100, timezone.now()
+        opp.stage, opp.probability, opp.won_at = OpportunityStage.WON, 100, clock.now()
         opp.save(update_fields=["customer", "stage", "probability", "won_at", "updated_at"])
         audit_record(
             action="opportunity.win",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm import selectors, services
@@ -13,7 +12,7 @@ from crm.forms import (
     WinForm,
     apply_errors,
 )
-from psa.kernel import errors
+from psa.kernel import clock, errors
 from psa.kernel.audit import audit_history
 from psa.kernel.roles import Role, has_role, role_required
 
@@ -59,7 +58,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "project_name": opp.name,
             "template": getattr(services.opportunity_planned_template(opp), "pk", None),
             "manager": request.user.pk if has_role(request.user, Role.PROJECT_MANAGER) else None,
-            "start_date": timezone.localdate(),
+            "start_date": clock.today(),
         }
     )
     ctx = {"opp": opp, "win_form": win_form, "history": audit_history(opp)[:30]}

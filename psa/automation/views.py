@@ -67,7 +67,7 @@ def operations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = clock.today()
     return render(request, "home.html", {"today": today, **dashboard_for(request.user, today)})
 
 

@@ -1,9 +1,13 @@
 """The product's clock: real time, plus an offset a demo or a test may set.
 
-Services take ``today``/``now`` explicitly; the scheduled tasks ask this clock. In production
-the offset is ignored (``CLOCK_CONTROL`` is off), so nothing but real time can ever drive
-billing or collection there. In the demo, ``manage.py clock_advance`` moves every worker's day
-forward (the offset lives in the shared cache), so a visitor can watch the cycle move.
+Every date the product uses comes from here: the scheduled tasks, and the default ``today``/
+``now`` of services, pages and the API (issue, due and posting dates, payments received,
+reports' "as of", "overdue", the week grid, the date policy). Only technical timestamps read
+real time (CONTRIBUTING.md, "Dates: one clock"; a test in tests/test_architecture.py).
+In production the offset is ignored (``CLOCK_CONTROL`` is off), so nothing but real time can
+ever drive billing or collection there. In the demo, ``manage.py clock_advance`` moves every
+worker's day forward (the offset lives in the shared cache), so a visitor can watch the cycle
+move.
 """
 
 from __future__ import annotations

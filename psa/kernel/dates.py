@@ -7,9 +7,10 @@ Two ranges, both in whole calendar years so the schema can state them exactly:
   weeks or subtracting a few years never overflows Python's date (years 1..9999) and
   PostgreSQL never sees an absurd year.
 * **operational dates** (a payment's ``received_on``, the day time or an expense is logged):
-  from 1 January ten years back to 31 December next year. A typo in the year (0001, 9999,
-  2062) must not reach the books; periods a firm really works in lie within a few years of
-  today.
+  from 1 January ten years back to 31 December next year, "today" being the product's clock
+  (``psa.kernel.clock``: a demo moved into next year accepts that year's following one). A
+  typo in the year (0001, 9999, 2062) must not reach the books; periods a firm really works
+  in lie within a few years of today.
 
 Date-times must fall inside the first range too, and are handled in UTC: an ISO 8601 offset
 may be ±23:59, PostgreSQL takes at most ±15:59.
@@ -25,7 +26,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 
-from psa.kernel import errors
+from psa.kernel import clock, errors
 
 EARLIEST = dt.date(1970, 1, 1)
 LATEST = dt.date(2100, 12, 31)
@@ -37,7 +38,7 @@ def bounds(*, operational: bool = False, today: dt.date | None = None) -> tuple[
     """The first and last date accepted."""
     if not operational:
         return EARLIEST, LATEST
-    year = (today or timezone.localdate()).year
+    year = (today or clock.today()).year
     return (
         dt.date(year - OPERATIONAL_YEARS_BACK, 1, 1),
         dt.date(year + OPERATIONAL_YEARS_AHEAD, 12, 31),

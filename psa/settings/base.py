@@ -19,7 +19,7 @@ DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production" 
 
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
-# Only the demo and tests may offset the clock (psa/clock.py); never production.
+# Only the demo and tests may offset the clock (psa/kernel/clock.py); never production.
 CLOCK_CONTROL = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -37,7 +37,7 @@ OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 
-# Tests drive the scheduled jobs with a clock they control (psa/clock.py).
+# Tests drive the scheduled jobs with a clock they control (psa/kernel/clock.py).
 CLOCK_CONTROL = True
 
 # The acceptance test runs a worker and beat on a queue of their own, mailing its SMTP server.

@@ -18,13 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q
-from django.utils import timezone
 
 from ledger import rules
 from ledger.selectors import fx_rate_required
 from ledger.services import journal_post
 from projects.models import BillingModel, Project
 from projects.selectors import entry_rate
+from psa.kernel import clock
 from psa.kernel.money import allocate, round_money
 from timesheets.models import EntryStatus, TimeEntry
 
@@ -101,7 +101,7 @@ def time_approved_accrue(*, entry_ids: list[int], actor: Any = None, actor_label
     if not entry_ids:
         return 0
     batches = _batches(entry_ids)
-    today = timezone.localdate()
+    today = clock.today()
     posted = 0
     projects = Project.objects.select_related("legal_entity").in_bulk(
         {project_id for project_id, _ in batches}

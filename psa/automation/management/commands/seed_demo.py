@@ -1,15 +1,15 @@
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from psa.automation.demo import DEMO_LOGINS, DEMO_PASSWORD
 from psa.automation.demo.firm import seed
+from psa.kernel import clock
 
 
 class Command(BaseCommand):
     help = "Load the demo firm (idempotent: running it again creates no duplicates)."
 
     def handle(self, *args, **options) -> None:
-        report = seed(today=timezone.localdate())
+        report = seed(today=clock.today())
         if report.created:
             made = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
             self.stdout.write(self.style.SUCCESS(f"Demo data created: {made}."))
