@@ -73,7 +73,7 @@ IDEMPOTENCY_KEY = {
     "description": "Any unique string of at most 255 characters (a UUID): a retry with the "
     "same key and body answers the first response again for 24 hours instead of repeating "
     "the write; the same key with another body is a 422.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "maxLength": 255},
 }
 
 
