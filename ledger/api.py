@@ -11,7 +11,8 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -221,6 +222,14 @@ class ManualEntryIn(Serializer):
     lines = ManualLineIn(many=True, allow_empty=False, max_length=200)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="Entries dated on or after."),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="Entries dated on or before."),
+        ]
+    )
+)
 class EntryList(generics.ListAPIView):
     """Journal entries with their lines, newest first; ``since``/``until`` filter by date.
 

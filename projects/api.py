@@ -95,7 +95,10 @@ class ProjectChangeIn(Serializer):
 class ProjectCreateIn(Serializer):
     template = SlugRelated(slug_field="code", queryset=ProjectTemplate.objects.filter(active=True))
     customer = serializers.IntegerField(min_value=1)
-    code = serializers.SlugField(max_length=30)
+    code = serializers.SlugField(
+        max_length=30,
+        help_text="Unique; not `milestones` or `service-items` (words of the API's URLs).",
+    )
     name = serializers.CharField(max_length=200)
     start_date = DateField()
     manager = SlugRelated(

@@ -33,6 +33,11 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return self.filter(status__in=[ProjectStatus.PLANNED, ProjectStatus.ACTIVE])
 
 
+# Words the API's URLs use beside a project's code (``/api/v1/projects/milestones/``): a
+# project may not be coded so, or its own URL would name the other resource.
+RESERVED_PROJECT_CODES = frozenset({"milestones", "service-items"})
+
+
 class Project(models.Model):
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=200)

@@ -13,6 +13,7 @@ from ledger.models import AccountRole, AccountType
 from ledger.selectors import role_unmapped_entities
 from projects.hooks import milestone_reached_notify
 from projects.models import (
+    RESERVED_PROJECT_CODES,
     Assignment,
     DeferralRule,
     Milestone,
@@ -61,6 +62,11 @@ def project_create_from_template(
     code = (code or "").strip().lower()
     if not code:
         raise errors.ValidationFailed("A project code is required.", fields={"code": "Required."})
+    if code in RESERVED_PROJECT_CODES:
+        raise errors.ValidationFailed(
+            f"{code} is a reserved word of the API's URLs.",
+            fields={"code": f"Reserved: {', '.join(sorted(RESERVED_PROJECT_CODES))}."},
+        )
     if not (name or "").strip():
         raise errors.ValidationFailed("A project name is required.", fields={"name": "Required."})
     if Project.objects.filter(code=code).exists():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -91,6 +91,11 @@ class AttemptOut(ModelSerializer):
                   "error_code", "error_message", "next_retry_at", "created_at"]  # fmt: skip
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("invoice", int, description="Only this invoice's payments.")]
+    )
+)
 class PaymentListCreate(generics.ListAPIView):
     """List payments (filter with ?invoice=) or record a bank transfer."""
 

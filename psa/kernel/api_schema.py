@@ -9,7 +9,13 @@ no view has to repeat it:
   POST also 409 (a conflict, or the same Idempotency-Key still running) and 422 (the
   Idempotency-Key reused for another request); PATCH/PUT/DELETE 409 and 412;
 * request bodies refuse unknown fields (``additionalProperties: false``), as the strict
-  serializers (``psa.kernel.api_fields``) do.
+  serializers (``psa.kernel.api_fields``) do;
+* every POST declares the ``Idempotency-Key`` header (``psa.kernel.middleware``).
+
+The kernel's AutoSchema adds what a generated client needs: every field of a response is
+required (a serializer always sends it; ``nullable`` says when it may be null), an uploaded
+file is ``format: binary``, and each operation names the token scopes it accepts
+(``x-scopes``, from the view's ``api_scopes`` or ``api_area``).
 """
 
 from __future__ import annotations
@@ -57,6 +63,17 @@ DESCRIPTIONS = {
     "415": "The request body's content type is not accepted.",
     "422": "This Idempotency-Key was used for a different request.",
     "429": "Too many requests; retry later.",
+}
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string of at most 255 characters (a UUID): a retry with the "
+    "same key and body answers the first response again for 24 hours instead of repeating "
+    "the write; the same key with another body is a 422.",
+    "schema": {"type": "string", "maxLength": 255},
 }
 
 
@@ -130,9 +147,26 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
                     responses[str(code)] = _error_response(code)
             for media in op.get("requestBody", {}).get("content", {}).values():
                 _close_schema(schemas, media.get("schema", {}), closed)
+            if method == "post":
+                params = op.setdefault("parameters", [])
+                if not any(p.get("name") == "Idempotency-Key" for p in params):
+                    params.append(dict(IDEMPOTENCY_KEY))
             for param in op.get("parameters", []):
                 _state_query_rules(param)
     return result
+
+
+def scopes_of(view: Any, method: str) -> list[str]:
+    """The token scopes that allow ``method`` on ``view`` (as ``token_scope_allows`` decides)."""
+    accepted = getattr(view, "api_scopes", None)
+    if accepted:
+        return sorted(accepted)
+    area = getattr(view, "api_area", None)
+    if area is None:
+        return []
+    if method.upper() in ("GET", "HEAD", "OPTIONS"):
+        return [f"{area}:read", f"{area}:write"]
+    return [f"{area}:write"]
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -141,11 +175,28 @@ class AutoSchema(openapi.AutoSchema):
     and a non-space character: DRF trims whitespace); a decimal string matches what DRF
     parses, without a sign when the field has no negative values."""
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            operation["x-scopes"] = scopes_of(self.view, self.method)
+        return operation
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> Any:
+        """A response states every field as required: the serializer always sends it."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            schema["required"] = sorted(schema["properties"])
+        return schema
+
     def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or not isinstance(schema, dict):
             return schema
-        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+        if isinstance(field, serializers.FileField):
+            # Uploaded as a multipart part, not a URL: a generated client sends a file.
+            schema.update(format="binary")
+            schema.pop("nullable", None)
+        elif isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
             schema["pattern"] = _decimal_pattern(field)
         elif (
             type(field) in (serializers.CharField, serializers.RegexField)

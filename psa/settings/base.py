@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "psa.kernel.api_schema.document_errors",
+        "psa.api_docs.describe_operations",
     ],
     # One named enum per choice set, so clients get stable type names.
     "ENUM_NAME_OVERRIDES": {

@@ -59,3 +59,84 @@ def test_request_bodies_are_closed_and_state_their_rules(schema):
     )  # fmt: skip
     assert re.match(since["schema"]["pattern"], "2026-01-01T00:00:00Z")
     assert not re.match(since["schema"]["pattern"], "9999-01-01T00:00:00Z")
+
+
+# Internal docstrings that once were the operations' descriptions.
+INTERNAL = ("locked(", "FOR UPDATE", "ETagDetailView", "The one detail view", "If-Match header "
+            "handed", "Base of the lead transitions", "``")  # fmt: skip
+
+
+def _operations(schema):
+    return [(p, m, o) for p, item in schema["paths"].items() for m, o in item.items()
+            if m in METHODS]  # fmt: skip
+
+
+def test_every_operation_has_a_summary_a_description_for_integrators_its_scope_and_tags(schema):
+    for path, method, op in _operations(schema):
+        where = f"{method.upper()} {path}"
+        assert op.get("summary"), f"{where} has no summary (psa/api_docs.py)"
+        description = op.get("description", "")
+        assert "Token scope: `" in description or "sign in" in description, where
+        assert not any(word in description for word in INTERNAL), (where, description)
+        assert op.get("tags"), where
+    bulk = schema["paths"]["/api/v1/time/entries/bulk/"]["post"]["description"]
+    assert bulk.endswith("Token scope: `timesheets:write`.")
+
+
+def test_every_post_declares_the_idempotency_key(schema):
+    posts = [(p, o) for p, m, o in _operations(schema) if m == "post"]
+    assert len(posts) > 30
+    for path, op in posts:
+        names = {(p["in"], p["name"]) for p in op.get("parameters", [])}
+        assert ("header", "Idempotency-Key") in names, path
+
+
+def test_json_is_the_one_request_type_but_the_receipt_upload(schema):
+    for path, method, op in _operations(schema):
+        types = list(op.get("requestBody", {}).get("content", {}))
+        if (path, method) == ("/api/v1/time/expenses/", "post"):
+            assert types == ["multipart/form-data"]
+        elif types:
+            assert types == ["application/json"], (path, method, types)
+    receipt = schema["components"]["schemas"]["ExpenseCreateIn"]["properties"]["receipt"]
+    assert (receipt["type"], receipt["format"]) == ("string", "binary")
+
+
+def test_responses_match_what_is_sent(schema):
+    bulk = schema["paths"]["/api/v1/time/entries/bulk/"]["post"]["responses"]["201"]
+    body = bulk["content"]["application/json"]["schema"]
+    assert body == {"type": "array", "items": {"$ref": "#/components/schemas/TimeEntry"}}
+    components = schema["components"]["schemas"]
+    assert {"total", "status", "number"} <= set(components["Invoice"]["required"])
+    assert {"status", "task", "note"} <= set(components["TimeEntry"]["required"])
+    for name, component in components.items():
+        if name.startswith("Paginated") or name.endswith("In") or "properties" not in component:
+            continue
+        if not any(name == ref.rsplit("/", 1)[-1] for ref in _response_refs(schema)):
+            continue
+        assert set(component.get("required", [])) == set(component["properties"]), name
+
+
+def _response_refs(schema):
+    refs = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            refs.update([node["$ref"]] if "$ref" in node else [])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for _, _, op in _operations(schema):
+        walk({k: v for k, v in op["responses"].items() if k.startswith("2")})
+    return refs
+
+
+def test_the_filters_the_lists_take_are_declared(schema):
+    def names(path):
+        return {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+
+    assert "invoice" in names("/api/v1/payments/")
+    assert {"since", "until"} <= names("/api/v1/ledger/{code}/entries/")

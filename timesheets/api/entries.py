@@ -247,6 +247,7 @@ class EntryBulk(generics.GenericAPIView):
 
     permission_classes = [Loggers]
     serializer_class = BulkIn
+    pagination_class = None  # the saved entries come back as a plain array, never paged
     api_area = "timesheets"
 
     @extend_schema(request=BulkIn, responses={201: TimeEntrySerializer(many=True)})

@@ -105,7 +105,11 @@ class ExpenseListCreate(generics.ListAPIView):
             .order_by("-date", "-id")
         )
 
-    @extend_schema(request=ExpenseCreateIn, responses={201: ExpenseSerializer})
+    # Documented as multipart only (a receipt is a file part); JSON without a receipt is
+    # still accepted for older clients.
+    @extend_schema(
+        request={"multipart/form-data": ExpenseCreateIn}, responses={201: ExpenseSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = ExpenseCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
