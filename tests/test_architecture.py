@@ -144,6 +144,9 @@ CLOCK_MODULE = "psa/kernel/clock.py"
 TECHNICAL_NOW = frozenset(
     {
         "billing/selectors/payments.py:attempts_needing_attention",
+        # The simulator's run records and the operations page's ages are real time.
+        "psa/automation/management/commands/simulate.py:handle",
+        "psa/automation/simulator_report.py:_actions",
         "billing/services/checkout.py:checkout_start",
         "billing/services/collect.py:_mark_failed",
         "billing/services/collect.py:attempt_follow_up",

@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from billing.models import OPEN, Invoice, InvoiceKind, PaymentMethodKind, TaxRate
 from billing.services.payments import payment_record
@@ -147,7 +146,7 @@ def simulate(plan: Plan) -> tuple[Firm, Events, dt.date]:
 
 def _default_start(days: int) -> dt.date:
     """A Monday about ``days`` days before today, so the month simulated ends near today."""
-    first = timezone.localdate() - dt.timedelta(days=days)
+    first = clock.today() - dt.timedelta(days=days)
     return first - dt.timedelta(days=first.weekday())
 
 
