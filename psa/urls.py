@@ -59,6 +59,7 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
     path("api/v1/webhooks/", include("psa.kernel.api_webhooks")),
+    path("api/v1/tokens/", include("psa.kernel.api_tokens")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api import taxes as api_taxes
 from billing.api import usage as api_usage
 from billing.api.runs import BillingApi, Finance, RunDetail, RunListExecute, RunPreview  # noqa: F401
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
@@ -312,6 +313,8 @@ class ProjectProfitability(BillingApi, generics.GenericAPIView):
 app_name = "billing-api"
 urlpatterns = [
     *api_usage.urlpatterns,  # recurring fees and their usage per period
+    path("tax-rates/", api_taxes.TaxRateList.as_view(), name="tax-rates"),
+    path("tax-rates/<int:pk>/", api_taxes.TaxRateDetail.as_view(), name="tax-rate"),
     path("runs/", RunListExecute.as_view(), name="runs"),
     path("runs/preview/", RunPreview.as_view(), name="run-preview"),
     path("runs/<int:pk>/", RunDetail.as_view(), name="run"),
