@@ -69,6 +69,7 @@ urlpatterns = [
     path("api/v1/payments/", include("billing.api.payments")),
     path("", include("billing.pay_urls")),
     path("api/v1/projects/", include("projects.api")),
+    path("api/v1/project-templates/", include("projects.api.templates")),
     path("api/v1/billing/", include("billing.api.invoices")),
     path("api/v1/jobs/", include("psa.automation.api")),
 ]
