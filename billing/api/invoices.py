@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api import dunning as api_dunning
 from billing.api import taxes as api_taxes
 from billing.api import usage as api_usage
 from billing.api.runs import BillingApi, Finance, RunDetail, RunListExecute, RunPreview  # noqa: F401
@@ -315,6 +316,10 @@ urlpatterns = [
     *api_usage.urlpatterns,  # recurring fees and their usage per period
     path("tax-rates/", api_taxes.TaxRateList.as_view(), name="tax-rates"),
     path("tax-rates/<int:pk>/", api_taxes.TaxRateDetail.as_view(), name="tax-rate"),
+    path("dunning-levels/", api_dunning.DunningLevelList.as_view(), name="dunning-levels"),
+    path(
+        "dunning-levels/<int:pk>/", api_dunning.DunningLevelDetail.as_view(), name="dunning-level"
+    ),
     path("runs/", RunListExecute.as_view(), name="runs"),
     path("runs/preview/", RunPreview.as_view(), name="run-preview"),
     path("runs/<int:pk>/", RunDetail.as_view(), name="run"),
