@@ -72,4 +72,5 @@ urlpatterns = [
     path("api/v1/project-templates/", include("projects.api.templates")),
     path("api/v1/billing/", include("billing.api.invoices")),
     path("api/v1/jobs/", include("psa.automation.api")),
+    path("api/v1/automation/policies/", include("psa.automation.api_policies")),
 ]

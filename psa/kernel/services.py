@@ -17,6 +17,7 @@ from psa.kernel.models import ApiToken, User
 TOKEN_PREFIX = "psa_"  # noqa: S105 - a public marker, not a secret
 API_AREAS = (
     "crm", "projects", "timesheets", "billing", "ledger", "webhooks", "jobs", "tokens",
+    "automation",
 )  # fmt: skip
 # Read and write per area, and one narrow scope for websites that post leads.
 API_SCOPES: tuple[str, ...] = (
