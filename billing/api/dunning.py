@@ -57,7 +57,7 @@ class _LevelFields(Serializer):
         max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False
     )
     late_fees = serializers.DictField(
-        child=serializers.DecimalField(max_digits=18, decimal_places=3, min_value=0,
+        child=serializers.DecimalField(max_digits=15, decimal_places=3, min_value=0,
                                        allow_null=True),
         required=False, help_text=FEES_HELP,
     )  # fmt: skip

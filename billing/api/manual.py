@@ -11,7 +11,7 @@ from projects.models import Project, ServiceItem
 from psa.kernel.api import Serializer, SlugRelated
 
 
-class ManualLineIn(Serializer):
+class ManualInvoiceLineIn(Serializer):
     description = serializers.CharField(max_length=300)
     quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     unit_price = serializers.DecimalField(
@@ -35,4 +35,4 @@ class ManualInvoiceIn(Serializer):
         slug_field="code", queryset=Project.objects.all(), required=False, allow_null=True,
         help_text="The invoice's project (a project of the customer).",
     )  # fmt: skip
-    lines = ManualLineIn(many=True, help_text="One to 200 lines (checked by the service).")
+    lines = ManualInvoiceLineIn(many=True, help_text="One to 200 lines (checked by the service).")

@@ -25,6 +25,7 @@ from psa.kernel import errors
 from psa.kernel.audit import audit_record
 
 MAX_LINES = 200
+LIMIT = Decimal(10) ** 12  # what an amount column holds (15 digits, 3 decimals)
 
 
 def _lines_check(customer: Customer, project: Project | None, lines: list[dict]) -> None:
@@ -77,6 +78,10 @@ def invoice_draft_create(
         ))  # fmt: skip
     subtotal = sum((r.net for r in rows), Decimal(0))
     tax_total = sum((r.tax for r in rows), Decimal(0))
+    if subtotal + tax_total >= LIMIT:
+        raise errors.ValidationFailed(
+            "The invoice's total is too large.", fields={"lines": f"A total below {LIMIT:,}."}
+        )
     with transaction.atomic():
         draft = Invoice.objects.create(
             legal_entity=entity, customer=customer, project=project, currency=currency,

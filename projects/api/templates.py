@@ -46,7 +46,7 @@ class TemplateTaskSerializer(ModelSerializer):
 
 
 class TemplateMilestoneSerializer(ModelSerializer):
-    service_item = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    service_item = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = TemplateMilestone
@@ -59,7 +59,7 @@ class TemplateRateSerializer(ModelSerializer):
         fields = ["role", "rate"]
 
 
-class TemplateSerializer(ModelSerializer):
+class ProjectTemplateSerializer(ModelSerializer):
     tasks = TemplateTaskSerializer(many=True, read_only=True)
     milestones = TemplateMilestoneSerializer(many=True, read_only=True)
     rates = TemplateRateSerializer(many=True, read_only=True)
@@ -70,12 +70,12 @@ class TemplateSerializer(ModelSerializer):
                   "duration_days", "active", "tasks", "milestones", "rates"]  # fmt: skip
 
 
-class TaskIn(Serializer):
+class TemplateTaskIn(Serializer):
     name = serializers.CharField(max_length=200)
     billable = serializers.BooleanField(default=True)
 
 
-class MilestoneIn(Serializer):
+class TemplateMilestoneIn(Serializer):
     name = serializers.CharField(max_length=200)
     amount = serializers.DecimalField(**AMOUNT)
     day_offset = serializers.IntegerField(
@@ -86,13 +86,13 @@ class MilestoneIn(Serializer):
     )
 
 
-class RateIn(Serializer):
+class TemplateRateIn(Serializer):
     role = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
                                  help_text="Empty: the project's default rate.")  # fmt: skip
     rate = serializers.DecimalField(max_digits=11, decimal_places=MAX_DECIMALS, min_value=0)
 
 
-class TemplateIn(Serializer):
+class ProjectTemplateIn(Serializer):
     code = serializers.SlugField(max_length=40)
     name = serializers.CharField(max_length=200)
     billing_model = serializers.ChoiceField(
@@ -105,9 +105,9 @@ class TemplateIn(Serializer):
     duration_days = serializers.IntegerField(
         min_value=1, max_value=3650, required=False, allow_null=True
     )
-    tasks = TaskIn(many=True, required=False)
-    milestones = MilestoneIn(many=True, required=False)
-    rates = RateIn(many=True, required=False)
+    tasks = TemplateTaskIn(many=True, required=False)
+    milestones = TemplateMilestoneIn(many=True, required=False)
+    rates = TemplateRateIn(many=True, required=False)
 
 
 class TemplateFilter(FilterSet):
@@ -122,7 +122,7 @@ class TemplateFilter(FilterSet):
 
 class _Templates:
     api_area = "projects"
-    serializer_class = TemplateSerializer
+    serializer_class = ProjectTemplateSerializer
     request: Request
 
     def get_permissions(self) -> list[Any]:
@@ -142,13 +142,13 @@ class TemplateList(_Templates, generics.ListAPIView):
     filter_backends = FILTER_BACKENDS
     filterset_class = TemplateFilter
 
-    @extend_schema(request=TemplateIn, responses={201: TemplateSerializer})
+    @extend_schema(request=ProjectTemplateIn, responses={201: ProjectTemplateSerializer})
     def post(self, request: Request) -> Response:
-        body = TemplateIn(data=request.data)
+        body = ProjectTemplateIn(data=request.data)
         body.is_valid(raise_exception=True)
         template = project_template_create(actor=request.user, **body.validated_data)
         template = self.get_queryset().get(pk=template.pk)
-        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+        return Response(ProjectTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
 class TemplateDetail(_Templates, generics.RetrieveAPIView):

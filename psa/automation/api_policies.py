@@ -35,9 +35,9 @@ Operators = role_permission(Role.FINANCE, Role.ADMIN)
 NULL_HELP = "null: inherit (an override) or the default (the entity's policy)."
 
 
-class PolicySerializer(ModelSerializer):
+class AutomationPolicySerializer(ModelSerializer):
     legal_entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    project = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    project = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     scope = serializers.SerializerMethodField()
 
     class Meta:
@@ -52,7 +52,7 @@ def _flag() -> serializers.BooleanField:
     return serializers.BooleanField(required=False, allow_null=True, help_text=NULL_HELP)
 
 
-class PolicyChangeIn(Serializer):
+class AutomationPolicyChangeIn(Serializer):
     auto_approve = _flag()
     release_milestones = _flag()
     invoicing = serializers.ChoiceField(
@@ -72,7 +72,7 @@ class PolicyChangeIn(Serializer):
     dunning = _flag()
 
 
-class PolicyIn(PolicyChangeIn):
+class AutomationPolicyIn(AutomationPolicyChangeIn):
     legal_entity = SlugRelated(slug_field="code", queryset=LegalEntity.objects.all())
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(), required=False, allow_null=True,
@@ -84,7 +84,7 @@ class PolicyIn(PolicyChangeIn):
     )  # fmt: skip
 
 
-class PolicyFilter(FilterSet):
+class AutomationPolicyFilter(FilterSet):
     legal_entity = django_filters.CharFilter(field_name="legal_entity__code")
     customer = django_filters.NumberFilter(field_name="customer_id")
     project = django_filters.CharFilter(field_name="project__code")
@@ -110,7 +110,7 @@ class PolicyFilter(FilterSet):
 class PolicyApi:
     permission_classes = [Operators]
     api_area = "automation"
-    serializer_class = PolicySerializer
+    serializer_class = AutomationPolicySerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return AutomationPolicy.objects.select_related("legal_entity", "project").order_by("id")
@@ -121,24 +121,24 @@ class PolicyList(PolicyApi, generics.ListAPIView):
     POST adds one (409 when that scope has one: PATCH it instead)."""
 
     filter_backends = FILTER_BACKENDS
-    filterset_class = PolicyFilter
+    filterset_class = AutomationPolicyFilter
 
-    @extend_schema(request=PolicyIn, responses={201: PolicySerializer})
+    @extend_schema(request=AutomationPolicyIn, responses={201: AutomationPolicySerializer})
     def post(self, request: Request) -> Response:
-        body = PolicyIn(data=request.data)
+        body = AutomationPolicyIn(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         scope = {name: data.pop(name, None) for name in ("legal_entity", "customer", "project")}
         row = automation_policy_set(actor=request.user, values=data, create_only=True, **scope)
         row = self.get_queryset().get(pk=row.pk)
-        return Response(PolicySerializer(row).data, status=status.HTTP_201_CREATED)
+        return Response(AutomationPolicySerializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class PolicyDetail(PolicyApi, ETagDetailView):
     """One policy; PATCH changes the settings sent (the others keep theirs); DELETE removes an
     override (the entity's policy can be changed, not removed: 409)."""
 
-    change_serializer = PolicyChangeIn
+    change_serializer = AutomationPolicyChangeIn
 
     def fetch(self, request: Request, **kwargs: Any) -> AutomationPolicy:
         row = self.get_queryset().select_related("customer").filter(pk=kwargs["pk"]).first()
