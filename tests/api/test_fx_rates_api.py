@@ -72,3 +72,12 @@ def test_fx_rates_are_for_finance(consultant, project_manager, finance):
         assert as_user(user).post(RATES, body, format="json").status_code == 403
     assert as_token(finance, "ledger:read").post(RATES, body, format="json").status_code == 403
     assert not FxRate.objects.exists()
+
+
+def test_an_idempotency_key_replays_the_first_answer(finance):
+    client = as_token(finance, "ledger:write")
+    body = {"currency": "USD", "functional_currency": "GBP", "date": "2026-11-03", "rate": "0.8"}
+    first = client.post(RATES, body, format="json", HTTP_IDEMPOTENCY_KEY="fx-1")
+    again = client.post(RATES, body, format="json", HTTP_IDEMPOTENCY_KEY="fx-1")
+    assert first.status_code == again.status_code == 201
+    assert FxRate.objects.count() == 1

@@ -115,3 +115,12 @@ def test_only_finance_drafts_invoices(consultant, project_manager, finance, firm
     read_only = as_token(finance, "billing:read")
     assert read_only.post(INVOICES, _body(firm), format="json").status_code == 403
     assert not Invoice.objects.exists()
+
+
+def test_the_same_idempotency_key_drafts_one_invoice(finance, firm):
+    client = as_token(finance, "billing:write")
+    first = client.post(INVOICES, _body(firm), format="json", HTTP_IDEMPOTENCY_KEY="draft-1")
+    again = client.post(INVOICES, _body(firm), format="json", HTTP_IDEMPOTENCY_KEY="draft-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert Invoice.objects.count() == 1
