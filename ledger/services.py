@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
 from ledger import hooks, rules, sources
@@ -19,6 +20,7 @@ from ledger.chart import DEFAULT_CHART
 from ledger.manual import manual_lines
 from ledger.models import (
     Account,
+    FxRate,
     Integration,
     IntegrationMode,
     JournalEntry,
@@ -28,7 +30,9 @@ from ledger.models import (
 )
 from psa.kernel import clock, correlation, errors, outbound
 from psa.kernel.audit import audit_record
+from psa.kernel.dates import date_require
 from psa.kernel.roles import Role, require_role
+from psa.kernel.validators import currency_code
 from psa.kernel.webhooks import webhooks_emit
 
 
@@ -428,3 +432,38 @@ def journal_manual_post(
                              for a, ln in pairs]},
         )  # fmt: skip
     return entry
+
+
+def fx_rate_set(
+    *, currency: str, functional_currency: str, date: dt.date, rate: Decimal, actor: Any
+) -> tuple[FxRate, bool]:
+    """Set the rate of one day: functional units per one unit of ``currency``. Creates the
+    day's row or changes it; returns it and whether it was created. Entries already posted
+    keep the rate they were booked at (their lines store it)."""
+    problems: dict[str, str] = {}
+    for name, code in (("currency", currency), ("functional_currency", functional_currency)):
+        try:
+            currency_code(code)
+        except DjangoValidationError as exc:
+            problems[name] = exc.messages[0]
+    if not problems and currency == functional_currency:
+        problems["currency"] = "A rate is between two different currencies."
+    if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
+        problems["rate"] = "A rate is greater than zero."
+    elif -rate.as_tuple().exponent > 10:  # type: ignore[operator]
+        problems["rate"] = "At most 10 decimal places."
+    if problems:
+        raise errors.ValidationFailed("The rate cannot be set.", fields=problems)
+    date_require(date, "date")
+    with transaction.atomic():
+        row, created = FxRate.objects.select_for_update().get_or_create(
+            currency=currency, functional_currency=functional_currency, date=date,
+            defaults={"rate": rate},
+        )  # fmt: skip
+        before = None if created else {"rate": str(row.rate)}
+        if not created and row.rate != rate:
+            row.rate = rate
+            row.save(update_fields=["rate"])
+        audit_record(action="fx_rate.set", obj=row, actor=actor, before=before,
+                     after={"rate": str(rate)})  # fmt: skip
+    return row, created

@@ -59,6 +59,7 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("api/v1/ledger/", include("ledger.api")),
     path("api/v1/webhooks/", include("psa.kernel.api_webhooks")),
+    path("api/v1/tokens/", include("psa.kernel.api_tokens")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
@@ -68,6 +69,8 @@ urlpatterns = [
     path("api/v1/payments/", include("billing.api.payments")),
     path("", include("billing.pay_urls")),
     path("api/v1/projects/", include("projects.api")),
+    path("api/v1/project-templates/", include("projects.api.templates")),
     path("api/v1/billing/", include("billing.api.invoices")),
     path("api/v1/jobs/", include("psa.automation.api")),
+    path("api/v1/automation/policies/", include("psa.automation.api_policies")),
 ]

@@ -22,9 +22,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api import dunning as api_dunning
+from billing.api import taxes as api_taxes
 from billing.api import usage as api_usage
+from billing.api.manual import ManualInvoiceIn
 from billing.api.runs import BillingApi, Finance, RunDetail, RunListExecute, RunPreview  # noqa: F401
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.services.manual import invoice_draft_create
 from billing.services.pdf import invoice_pdf_store, render_invoice_pdf
 from projects.selectors import project_list_visible_to
 from psa.kernel import clock, errors
@@ -147,12 +151,22 @@ def _detail(request: Request, pk: int) -> Invoice:
 
 
 class InvoiceList(BillingApi, generics.ListAPIView):
+    """Invoices and credit notes; POST drafts a manual invoice for a customer (issue it with
+    ``POST /invoices/{id}/issue/``)."""
+
     serializer_class = InvoiceSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = InvoiceFilter
 
     def get_queryset(self):
         return selectors.invoice_list_visible_to(self.request.user).order_by("-id")
+
+    @extend_schema(request=ManualInvoiceIn, responses={201: InvoiceDetailSerializer})
+    def post(self, request: Request) -> Response:
+        body = ManualInvoiceIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        draft = invoice_draft_create(actor=request.user, **body.validated_data)
+        return Response(InvoiceDetailSerializer(_detail(request, draft.pk)).data, status=201)
 
 
 class InvoiceDetail(BillingApi, ETagMixin, generics.GenericAPIView):
@@ -311,6 +325,12 @@ class ProjectProfitability(BillingApi, generics.GenericAPIView):
 app_name = "billing-api"
 urlpatterns = [
     *api_usage.urlpatterns,  # recurring fees and their usage per period
+    path("tax-rates/", api_taxes.TaxRateList.as_view(), name="tax-rates"),
+    path("tax-rates/<int:pk>/", api_taxes.TaxRateDetail.as_view(), name="tax-rate"),
+    path("dunning-levels/", api_dunning.DunningLevelList.as_view(), name="dunning-levels"),
+    path(
+        "dunning-levels/<int:pk>/", api_dunning.DunningLevelDetail.as_view(), name="dunning-level"
+    ),
     path("runs/", RunListExecute.as_view(), name="runs"),
     path("runs/preview/", RunPreview.as_view(), name="run-preview"),
     path("runs/<int:pk>/", RunDetail.as_view(), name="run"),

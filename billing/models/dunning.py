@@ -26,6 +26,7 @@ class DunningLevel(models.Model):
     # the invoice's currency (DunningLevelFee); no fee in that currency, no late fee.
     late_fee_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
     is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["legal_entity", "days_from_due"]

@@ -28,6 +28,7 @@ class TaxRate(models.Model):
     reverse_charge = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["legal_entity", "-is_default", "name"]

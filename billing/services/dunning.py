@@ -34,6 +34,7 @@ from billing.services.sending import dunning_mail_enqueue
 from ledger.models import LegalEntity
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 from psa.kernel.money import MoneyError, exponent, round_money
 from psa.kernel.validators import decimal_input
 
@@ -80,10 +81,12 @@ def dunning_level_save(
     late_fees: Mapping[str, Any] | None = None,
     is_active: bool = True,
     level: DunningLevel | None = None,
+    expected_etag: str | None = None,
 ) -> DunningLevel:
     """Create or edit a level; the templates must compile. ``late_fees`` maps a currency to
     its fee (the minimum when ``late_fee_percent`` is set); a blank amount removes the fee in
-    that currency, currencies not named keep theirs."""
+    that currency, currencies not named keep theirs. ``expected_etag``: the If-Match of an
+    edit (412 when the level changed since)."""
     fields: dict[str, str] = {}
     try:
         days = int(days_from_due)
@@ -112,6 +115,7 @@ def dunning_level_save(
     with transaction.atomic():
         if level is not None:
             level = DunningLevel.objects.select_for_update().get(pk=level.pk)
+            etag_require(level, expected_etag)
         row = level or DunningLevel(legal_entity=legal_entity)
         before = None if level is None else _fee_terms(level)
         row.name, row.days_from_due, row.subject, row.body = name.strip(), days, subject, body
@@ -127,6 +131,22 @@ def dunning_level_save(
         audit_record(action="dunning_level.saved", obj=row, actor=actor, before=before,
                      after=_fee_terms(row))  # fmt: skip
     return row
+
+
+def dunning_level_delete(*, level: DunningLevel, actor: Any) -> None:
+    """Delete a level no reminder was sent for; one that was stays (deactivate it instead)."""
+    with transaction.atomic():
+        locked = DunningLevel.objects.select_for_update().filter(pk=level.pk).first()
+        if locked is None:
+            raise errors.NotFound("No such dunning level.")
+        if DunningReminder.objects.filter(level=locked).exists():
+            raise errors.Conflict(
+                "Reminders were sent at this level; deactivate it instead (is_active: false).",
+                fields={"is_active": "Set it to false to stop this level."},
+            )
+        audit_record(action="dunning_level.deleted", obj=locked, actor=actor,
+                     before=_fee_terms(locked))  # fmt: skip
+        locked.delete()
 
 
 def _percent(raw: Any, fields: dict[str, str]) -> Decimal:

@@ -20,6 +20,7 @@ from django.db import transaction
 from psa.automation.models import AutomationPolicy, InvoicingCalendar
 from psa.kernel import errors
 from psa.kernel.audit import audit_record
+from psa.kernel.etag import etag_require
 
 SETTINGS = (
     "auto_approve",
@@ -201,9 +202,13 @@ def automation_policy_set(
     values: dict[str, Any],
     customer: Any = None,
     project: Any = None,
+    expected_etag: str | None = None,
+    create_only: bool = False,
 ) -> AutomationPolicy:
     """Create or change the entity's policy (complete) or a customer's or project's override
-    (blank inherits). Audited with the before and after."""
+    (blank inherits). Audited with the before and after. ``expected_etag``: the If-Match of
+    a change (412 when the policy changed since); ``create_only``: 409 when the policy of
+    that scope exists already (the API's POST)."""
     if project is not None and project.legal_entity_id != legal_entity.pk:
         raise errors.ValidationFailed(
             "That project is billed by another legal entity.", fields={"project": "Other entity."}
@@ -216,12 +221,19 @@ def automation_policy_set(
     complete = customer is None and project is None
     parsed = _parse(values, complete=complete)
     with transaction.atomic():
-        row, _ = AutomationPolicy.objects.select_for_update().get_or_create(
+        row, created = AutomationPolicy.objects.select_for_update().get_or_create(
             legal_entity=legal_entity,
             customer=None if project is not None else customer,
             project=project,
             defaults=parsed if complete else {},
         )
+        if create_only and not created:
+            scope = "project" if project is not None else "customer" if customer else "legal_entity"
+            raise errors.Conflict(
+                f"This {scope.replace('_', ' ')} has a policy already; change it instead.",
+                fields={scope: f"Has policy {row.pk}."},
+            )
+        etag_require(row, expected_etag)
         before = {name: getattr(row, name) for name in SETTINGS}
         for name, value in parsed.items():
             setattr(row, name, value)

@@ -15,7 +15,10 @@ from psa.kernel.audit import audit_record
 from psa.kernel.models import ApiToken, User
 
 TOKEN_PREFIX = "psa_"  # noqa: S105 - a public marker, not a secret
-API_AREAS = ("crm", "projects", "timesheets", "billing", "ledger", "webhooks", "jobs")
+API_AREAS = (
+    "crm", "projects", "timesheets", "billing", "ledger", "webhooks", "jobs", "tokens",
+    "automation",
+)  # fmt: skip
 # Read and write per area, and one narrow scope for websites that post leads.
 API_SCOPES: tuple[str, ...] = (
     *(f"{area}:{access}" for area in API_AREAS for access in ("read", "write")),

@@ -46,7 +46,10 @@ def _fuzz(live_server, finance, tmp_path, *, examples: int) -> None:
     _, token = api_token_create(
         user=finance, name="schemathesis", scopes=["ledger:write", "crm:write", "projects:write",
                                                   "timesheets:write", "billing:write",
-                                                  "jobs:read", "webhooks:write"],
+                                                  "jobs:read", "webhooks:write",
+                                                  "automation:write",
+                                                  # read only: revoking itself ends the run
+                                                  "tokens:read"],
     )  # fmt: skip
     # A project whose code is "uk" too, so "path.code" reaches the project endpoints as well.
     ProjectFactory(code="uk", customer__legal_entity=uk, manager=finance)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger import selectors, services
+from ledger.api.fx import FxRateList
 from ledger.models import Account, JournalEntry, JournalLine, LegalEntity
 from psa.kernel import clock
 from psa.kernel.api import DateField, ModelSerializer, QuerySerializer, Serializer, role_permission
@@ -401,6 +402,7 @@ class EntryReverse(APIView):
 app_name = "ledger-api"
 urlpatterns = [
     path("entities/", EntityList.as_view(), name="entities"),
+    path("fx-rates/", FxRateList.as_view(), name="fx-rates"),
     path("<slug:code>/accounts/", AccountList.as_view(), name="accounts"),
     path("<slug:code>/entries/", EntryList.as_view(), name="entries"),
     path("<slug:code>/entries/<int:pk>/reverse/", EntryReverse.as_view(), name="entry_reverse"),
