@@ -16,6 +16,61 @@ from psa.kernel.api_schema import METHODS
 PATCH_IF_MATCH = " Send the ETag you read in `If-Match`; a 412 means it changed since."
 
 OPERATIONS: dict[str, tuple[str, str]] = {
+    # --- settings finance keeps: automation, dunning, tax and FX rates, templates, tokens --
+    "automation_policies_list": ("List automation policies",
+        "Each legal entity's policy (every setting stated) and the customer and project "
+        "overrides (null: inherit). Filter by entity, customer, project or scope."),
+    "automation_policies_create": ("Add an automation policy override",
+        "A customer's or project's override of its entity's policy, stating only what it "
+        "changes; 409 when that customer or project has one already."),
+    "automation_policies_retrieve": ("Get an automation policy", "One policy, with its ETag."),
+    "automation_policies_partial_update": ("Change an automation policy",
+        "Only the fields sent change. On an entity's policy null resets a setting to its "
+        "default; on an override null means inherit." + PATCH_IF_MATCH),
+    "automation_policies_destroy": ("Remove an automation policy override",
+        "The customer or project then follows its entity again; an entity's own policy "
+        "cannot be removed (409)."),
+    "billing_dunning_levels_list": ("List dunning levels",
+        "The reminders each legal entity sends, by days from the due date, with their late "
+        "fees per currency."),
+    "billing_dunning_levels_create": ("Add a dunning level",
+        "A reminder sent a number of days before (negative) or after the due date, with its "
+        "subject, body and late fee (a percentage with a minimum, or an amount, per currency)."),
+    "billing_dunning_levels_retrieve": ("Get a dunning level", "One level, with its ETag."),
+    "billing_dunning_levels_partial_update": ("Change a dunning level",
+        "Fields not sent keep their values." + PATCH_IF_MATCH),
+    "billing_dunning_levels_destroy": ("Delete a dunning level",
+        "A level that has already sent reminders cannot be deleted (409): deactivate it."),
+    "billing_invoices_create": ("Create a draft invoice by hand",
+        "A draft for a customer with the lines you give (description, quantity, unit price, "
+        "optionally a service item). Net, tax and totals are computed here with the customer's "
+        "tax rate and never taken from the request; issue it with the issue operation."),
+    "billing_tax_rates_list": ("List tax rates",
+        "Each legal entity's tax rates; one is its default."),
+    "billing_tax_rates_create": ("Add a tax rate",
+        "A rate for a legal entity; making it the default takes the flag from the old one."),
+    "billing_tax_rates_retrieve": ("Get a tax rate", "One tax rate, with its ETag."),
+    "billing_tax_rates_partial_update": ("Change a tax rate",
+        "Name, rate, default or active; the default rate cannot be deactivated (409)."
+        + PATCH_IF_MATCH),
+    "ledger_fx_rates_list": ("List FX rates",
+        "Daily rates from a currency to a functional currency; filter by currency, functional "
+        "currency and date range. Documents use the latest rate on or before their date."),
+    "ledger_fx_rates_create": ("Set a day's FX rate",
+        "Creates the rate for that day (201) or replaces it (200). ISO 4217 currencies, a rate "
+        "above zero with at most 10 decimals."),
+    "project_templates_list": ("List project templates",
+        "Templates a project (or a won opportunity) starts from: tasks, milestones and rates."),
+    "project_templates_create": ("Create a project template",
+        "A template with its tasks, milestones and rates (project managers and finance)."),
+    "project_templates_retrieve": ("Get a project template", "One template by its code."),
+    "tokens_list": ("List my API tokens",
+        "Your own tokens with their scopes, last use and expiry; never the secret."),
+    "tokens_retrieve": ("Get one of my API tokens", "One of your tokens; never the secret."),
+    "tokens_destroy": ("Revoke an API token",
+        "The token answers 401 from the next request on. Another person's token is a 404."),
+    "tokens_revoke_create": ("Revoke an API token (POST)",
+        "The same as deleting it, for clients that cannot send DELETE."),
     # --- billing ---------------------------------------------------------------------------
     "billing_fees_list": ("List recurring fees",
         "Retainers and subscriptions billed every period, with their quantities per period."),

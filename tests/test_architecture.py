@@ -161,7 +161,7 @@ TECHNICAL_NOW = frozenset(
         "billing/services/voiding.py:invoice_void",
         "ledger/outbox.py:outbox_enqueue",
         "ledger/views.py:integration",
-        "projects/services.py:milestone_reach",
+        "projects/services/__init__.py:milestone_reach",
         "psa/automation/jobs.py:_finish",
         "psa/automation/jobs.py:job_run",
         "psa/automation/sweeps.py:attempts_reconcile",
