@@ -23,7 +23,7 @@ def currency_code(value: str) -> None:
         exponent(value)
     except MoneyError as exc:
         raise ValidationError(
-            f"{exc} Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid"
+            f"{str(exc).rstrip('.')}. Use a three-letter ISO 4217 code, e.g. EUR.", code="invalid"
         ) from exc
 
 
